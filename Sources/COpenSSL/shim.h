@@ -1,0 +1,6 @@
+#ifndef DEVIN_BRIDGE_COPENSSL_SHIM_H
+#define DEVIN_BRIDGE_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/crypto.h>
+#endif

@@ -1,0 +1,98 @@
+import Foundation
+
+/// What an admin command prints and how it exits.
+public struct CommandResult: Equatable, Sendable {
+    public var stdout: String
+    public var stderr: String
+    public var exitCode: Int32
+
+    public init(stdout: String = "", stderr: String = "", exitCode: Int32 = 0) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exitCode = exitCode
+    }
+}
+
+/// The admin command line: `check`, `sign`, `--version`, `--help`.
+public enum AdminCommands {
+    public static let usage = """
+        devin-bridge \(BridgeVersion.current): ticketing webhooks in, Devin sessions out.
+
+        As a CGI program (GATEWAY_INTERFACE set), it answers one webhook request.
+        From a shell:
+          devin-bridge check          load and validate the configuration, print it with secrets masked;
+                                      exits 1 when something must be fixed
+          devin-bridge sign           print the signature header for the body on stdin, e.g.
+                                        curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
+          devin-bridge --version      print the version
+          devin-bridge --help         print this help
+
+        Configuration: the environment, over the KEY=VALUE file at $DEVIN_BRIDGE_CONFIG
+        (default \(Configuration.defaultFile)). See the README for every key.
+
+        """
+
+    public static func run(_ arguments: [String], environment: [String: String], stdin: () -> [UInt8]) -> CommandResult {
+        switch arguments.first {
+        case nil, "--help", "-h", "help":
+            return CommandResult(stdout: usage)
+        case "--version", "-V", "version":
+            return CommandResult(stdout: "devin-bridge \(BridgeVersion.current)\n")
+        case "check":
+            return check(Configuration.load(environment: environment))
+        case "sign":
+            return sign(Configuration.load(environment: environment), body: stdin())
+        case let other?:
+            return CommandResult(stderr: "devin-bridge: unknown command \(other.debugDescription)\n\n" + usage, exitCode: 2)
+        }
+    }
+
+    /// Prints every setting (secrets masked), then warnings and problems.
+    public static func check(_ report: ConfigurationReport) -> CommandResult {
+        var out = "configuration file: \(report.file ?? "(none read)")\n"
+        let width = Configuration.knownKeys.map(\.count).max() ?? 0
+        for key in Configuration.knownKeys {
+            var value = "(not set)"
+            var origin = ""
+            if let raw = report.settings[key], !raw.isEmpty {
+                value = Configuration.secretKeys.contains(key) ? Secret(raw).masked : raw
+                origin = report.origins[key].map { "  [\($0)]" } ?? ""
+            } else if let fallback = Configuration.defaults[key] {
+                value = fallback
+                origin = "  [default]"
+            }
+            out += key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value + origin + "\n"
+        }
+        if let configuration = report.configuration {
+            out += "trigger labels: " + configuration.triggerLabels.map { label in
+                label.name + (label.playbookID.map { " -> \($0)" } ?? " (no playbook)")
+            }.joined(separator: ", ") + "\n"
+            out += "sessions are created at: \(DevinClient(configuration: configuration, transport: NoTransport()).sessionsURL)"
+            out += configuration.dryRun ? " (DRY_RUN: not called)\n" : "\n"
+        }
+        var err = ""
+        for warning in report.warnings { err += "warning: \(warning)\n" }
+        for problem in report.problems { err += "problem: \(problem)\n" }
+        if report.problems.isEmpty {
+            out += "configuration OK\n"
+            return CommandResult(stdout: out, stderr: err)
+        }
+        err += "\(report.problems.count) problem(s): the bridge refuses every webhook until they are fixed\n"
+        return CommandResult(stdout: out, stderr: err, exitCode: 1)
+    }
+
+    /// Prints `X-Hub-Signature-256: sha256=<hex>` for the body; needs only `WEBHOOK_SECRET`.
+    public static func sign(_ report: ConfigurationReport, body: [UInt8]) -> CommandResult {
+        guard let secret = report.settings["WEBHOOK_SECRET"], !secret.isEmpty else {
+            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET is not set (environment or \(report.file ?? Configuration.defaultFile))\n", exitCode: 1)
+        }
+        return CommandResult(stdout: SignatureVerifier.headerLine(body: body, secret: Secret(secret)) + "\n")
+    }
+}
+
+/// A transport for code paths that only need URLs.
+struct NoTransport: HTTPTransport {
+    func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError> {
+        .failure(.connection("no transport"))
+    }
+}

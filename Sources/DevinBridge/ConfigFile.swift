@@ -1,0 +1,68 @@
+/// Parses the `KEY=VALUE` configuration file (the systemd `EnvironmentFile` format): one setting
+/// per line, `#` and `;` comment lines, blank lines, optional spaces around `=`.
+///
+/// A value is taken as written, spaces inside included. A value wholly enclosed in matching double
+/// or single quotes loses the quotes (inside double quotes, `\"` and `\\` are unescaped); quotes
+/// anywhere else are kept, so a secret like `It's a Secret` needs no quoting.
+public enum ConfigFile {
+    public struct Parsed: Equatable {
+        public var values: [(String, String)] = []
+        public var errors: [(Int, String)] = []
+
+        public static func == (lhs: Parsed, rhs: Parsed) -> Bool {
+            lhs.values.map { "\($0)=\($1)" } == rhs.values.map { "\($0)=\($1)" }
+                && lhs.errors.map { "\($0):\($1)" } == rhs.errors.map { "\($0):\($1)" }
+        }
+    }
+
+    public static func parse(_ text: String) -> Parsed {
+        var parsed = Parsed()
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line.removeLast() }
+            let trimmed = line.trimmingASCIIWhitespace()
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                parsed.errors.append((lineNumber, "expected KEY=VALUE"))
+                continue
+            }
+            var key = line[..<equals].trimmingASCIIWhitespace()
+            if key.hasPrefix("export ") { key = String(key.dropFirst(7)).trimmingASCIIWhitespace() }
+            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                parsed.errors.append((lineNumber, "\(key.prefix(40).debugDescription) is not a valid key"))
+                continue
+            }
+            var value = Substring(line[line.index(after: equals)...])
+            while let first = value.first, first == " " || first == "\t" { value.removeFirst() }
+            parsed.values.append((key, unquote(value)))
+        }
+        return parsed
+    }
+
+    static func unquote(_ value: Substring) -> String {
+        guard value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first else {
+            // Unquoted: trailing blanks are formatting, not part of the value (as in systemd).
+            var value = value
+            while let last = value.last, last == " " || last == "\t" { value.removeLast() }
+            return String(value)
+        }
+        let inner = value.dropFirst().dropLast()
+        guard first == "\"" else { return String(inner) }
+        var out = ""
+        var escaped = false
+        for character in inner {
+            if escaped {
+                out.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else {
+                out.append(character)
+            }
+        }
+        if escaped { out.append("\\") }
+        return out
+    }
+}

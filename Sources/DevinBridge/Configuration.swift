@@ -1,0 +1,237 @@
+import Foundation
+
+/// A problem with the configuration, as a sentence that names the key (never a secret's value).
+public struct ConfigurationProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The validated configuration (the contract documented in the README).
+public struct Configuration: Sendable {
+    public var apiKey: Secret
+    public var orgID: String
+    public var webhookSecret: Secret
+    public var ticketAPIToken: Secret?
+    public var triggerLabels: [TriggerLabel]
+    public var ticketAPIDocsURL: String?
+    public var ticketURLTemplate: String?
+    public var apiBase: String
+    public var timeoutSeconds: Double
+    public var maxBodyBytes: Int
+    public var dryRun: Bool
+
+    public static let defaultFile = "/etc/devin-bridge/bridge.conf"
+    public static let defaultTriggerLabels = "devin-autofix,devin-feature"
+    public static let defaultAPIBase = "https://api.devin.ai"
+    public static let defaultTimeoutSeconds = 8.0
+    public static let defaultMaxBodyBytes = 1_048_576
+    public static let minimumSecretLength = 8
+
+    /// Every key the bridge reads; anything else in the file is probably a typo.
+    public static let knownKeys: [String] = [
+        "DEVIN_API_KEY", "DEVIN_ORG_ID", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "TRIGGER_LABELS",
+        "TICKET_API_DOCS_URL", "TICKET_URL_TEMPLATE", "DEVIN_API_BASE", "DEVIN_TIMEOUT_SECONDS",
+        "MAX_BODY_BYTES", "DRY_RUN",
+    ]
+    /// What an unset key means.
+    public static let defaults: [String: String] = [
+        "TRIGGER_LABELS": defaultTriggerLabels, "DEVIN_API_BASE": defaultAPIBase,
+        "DEVIN_TIMEOUT_SECONDS": "8", "MAX_BODY_BYTES": String(defaultMaxBodyBytes), "DRY_RUN": "0",
+    ]
+    /// Keys whose values are never shown.
+    public static let secretKeys: Set<String> = ["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN"]
+}
+
+/// The outcome of loading the configuration: the merged settings, what is wrong, and, when nothing
+/// is, the configuration itself.
+public struct ConfigurationReport: Sendable {
+    /// The file that was read, if any.
+    public var file: String?
+    /// Merged settings (environment over file), for the keys the bridge knows.
+    public var settings: [String: String]
+    /// Where each setting came from: "environment", the file path, or "default".
+    public var origins: [String: String]
+    public var problems: [String]
+    public var warnings: [String]
+    public var configuration: Configuration?
+
+    /// `MAX_BODY_BYTES` as configured, or the default when it is missing or unusable, so a body
+    /// can be read (and drained) even when the rest of the configuration is broken.
+    public var maxBodyBytes: Int {
+        configuration?.maxBodyBytes
+            ?? settings["MAX_BODY_BYTES"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+            ?? Configuration.defaultMaxBodyBytes
+    }
+}
+
+extension Configuration {
+    /// Loads the configuration: the process environment overrides the `KEY=VALUE` file at
+    /// `$DEVIN_BRIDGE_CONFIG` (default ``defaultFile``; a missing default file is fine, a missing
+    /// file that was named explicitly is a problem).
+    public static func load(environment: [String: String]) -> ConfigurationReport {
+        var problems: [String] = []
+        var warnings: [String] = []
+        var settings: [String: String] = [:]
+        var origins: [String: String] = [:]
+
+        let explicitPath = environment["DEVIN_BRIDGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let path = explicitPath ?? defaultFile
+        var fileRead: String?
+        switch readConfigFile(path) {
+        case .success(let text):
+            fileRead = path
+            let parsed = ConfigFile.parse(text)
+            for (line, message) in parsed.errors { problems.append("\(path) line \(line): \(message)") }
+            for (key, value) in parsed.values {
+                if knownKeys.contains(key) {
+                    settings[key] = value
+                    origins[key] = path
+                } else if key != "DEVIN_BRIDGE_CONFIG" {
+                    warnings.append("\(path) sets \(key), which the bridge does not read (a typo?)")
+                }
+            }
+        case .failure(.missing):
+            if explicitPath != nil {
+                problems.append("DEVIN_BRIDGE_CONFIG names \(path), which does not exist")
+            }
+        case .failure(.unreadable(let reason)):
+            problems.append("cannot read the configuration file \(path): \(reason)")
+        }
+        for key in knownKeys {
+            if let value = environment[key] {
+                settings[key] = value
+                origins[key] = "environment"
+            }
+        }
+
+        func required(_ key: String) -> String? {
+            guard let value = settings[key], !value.isEmpty else {
+                problems.append("\(key) is not set")
+                return nil
+            }
+            return value
+        }
+        func optional(_ key: String) -> String? {
+            guard let value = settings[key]?.trimmingASCIIWhitespace(), !value.isEmpty else { return nil }
+            return value
+        }
+
+        let apiKey = required("DEVIN_API_KEY")
+        let orgID = required("DEVIN_ORG_ID")?.trimmingASCIIWhitespace()
+        // Taken exactly as written: spaces are part of a secret (GitHub's documented one has them).
+        let webhookSecret = required("WEBHOOK_SECRET")
+        if let webhookSecret, webhookSecret.count < minimumSecretLength {
+            problems.append("WEBHOOK_SECRET is shorter than \(minimumSecretLength) characters: choose a long random one")
+        }
+        if let apiKey, apiKey.trimmingASCIIWhitespace() != apiKey {
+            problems.append("DEVIN_API_KEY has spaces around it: remove them")
+        }
+        if let orgID, orgID.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " }) {
+            problems.append("DEVIN_ORG_ID \(orgID.debugDescription) is not an organization id (they look like org-abc123)")
+        }
+        let ticketToken = settings["TICKET_API_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) }
+
+        var triggerLabels: [TriggerLabel] = []
+        do {
+            triggerLabels = try TriggerLabel.parseList(optional("TRIGGER_LABELS") ?? defaultTriggerLabels)
+        } catch {
+            problems.append("\(error)")
+        }
+
+        let template = optional("TICKET_URL_TEMPLATE")
+        if let template, !template.contains("{id}") {
+            problems.append("TICKET_URL_TEMPLATE must contain {id}, e.g. https://jira.example.com/browse/{id}")
+        }
+        let docsURL = optional("TICKET_API_DOCS_URL")
+
+        var apiBase = defaultAPIBase
+        do {
+            apiBase = try validateAPIBase(optional("DEVIN_API_BASE") ?? defaultAPIBase)
+        } catch {
+            problems.append("\(error)")
+        }
+
+        var timeout = defaultTimeoutSeconds
+        if let text = optional("DEVIN_TIMEOUT_SECONDS") {
+            if let value = Double(text), value > 0, value <= 300, value.isFinite {
+                timeout = value
+                if value > 10 {
+                    warnings.append("DEVIN_TIMEOUT_SECONDS is \(text): most ticketing systems give up after 5-10 s")
+                }
+            } else {
+                problems.append("DEVIN_TIMEOUT_SECONDS must be a number of seconds between 0 and 300, not \(text.debugDescription)")
+            }
+        }
+
+        var maxBody = defaultMaxBodyBytes
+        if let text = optional("MAX_BODY_BYTES") {
+            if let value = Int(text), value > 0 {
+                maxBody = value
+            } else {
+                problems.append("MAX_BODY_BYTES must be a positive number of bytes, not \(text.debugDescription)")
+            }
+        }
+
+        var dryRun = false
+        if let text = optional("DRY_RUN") {
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": dryRun = true
+            case "0", "false", "no", "off": dryRun = false
+            default: problems.append("DRY_RUN must be 1 or 0, not \(text.debugDescription)")
+            }
+        }
+
+        var configuration: Configuration?
+        if problems.isEmpty, let apiKey, let orgID, let webhookSecret {
+            configuration = Configuration(
+                apiKey: Secret(apiKey), orgID: orgID, webhookSecret: Secret(webhookSecret),
+                ticketAPIToken: ticketToken, triggerLabels: triggerLabels, ticketAPIDocsURL: docsURL,
+                ticketURLTemplate: template, apiBase: apiBase, timeoutSeconds: timeout,
+                maxBodyBytes: maxBody, dryRun: dryRun)
+        }
+        return ConfigurationReport(
+            file: fileRead, settings: settings, origins: origins,
+            problems: problems, warnings: warnings, configuration: configuration)
+    }
+
+    /// Checks `DEVIN_API_BASE`: an absolute http(s) URL, plain `http` only for a loopback host
+    /// (the API key travels in a header). Returns it without a trailing slash.
+    static func validateAPIBase(_ text: String) throws -> String {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = components.host, !host.isEmpty,
+              components.query == nil, components.fragment == nil, components.user == nil
+        else {
+            throw ConfigurationProblem("DEVIN_API_BASE must be a URL such as https://api.devin.ai, not \(text.debugDescription)")
+        }
+        if scheme == "http" && !isLoopback(host) {
+            throw ConfigurationProblem("DEVIN_API_BASE uses plain http:// for \(host): only https:// is allowed off loopback, since the API key travels with every request")
+        }
+        var base = text
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}
+
+enum ConfigFileError: Error {
+    case missing
+    case unreadable(String)
+}
+
+func readConfigFile(_ path: String) -> Result<String, ConfigFileError> {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        if access(path, F_OK) != 0 && errno == ENOENT { return .failure(.missing) }
+        return .failure(.unreadable(access(path, R_OK) != 0 ? "permission denied" : "cannot open it"))
+    }
+    defer { try? handle.close() }
+    guard let data = try? handle.readToEnd() ?? Data() else { return .failure(.unreadable("read error (is it a directory?)")) }
+    guard let text = String(data: data, encoding: .utf8) else { return .failure(.unreadable("it is not UTF-8 text")) }
+    return .success(text)
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// The body of `POST /v3/organizations/{org_id}/sessions` (the fields the bridge sets).
+public struct SessionCreateRequest: Codable, Equatable, Sendable {
+    public struct SessionSecret: Codable, Equatable, Sendable {
+        public var key: String
+        public var value: String
+        public var sensitive: Bool
+    }
+
+    public var prompt: String
+    public var title: String
+    public var tags: [String]
+    public var playbook_id: String?
+    public var session_secrets: [SessionSecret]?
+
+    /// A copy whose secret values are masked, for dry runs and logs.
+    public var masked: SessionCreateRequest {
+        var copy = self
+        copy.session_secrets = session_secrets?.map { SessionSecret(key: $0.key, value: "********", sensitive: $0.sensitive) }
+        return copy
+    }
+}
+
+/// The part of the answer the bridge uses.
+public struct CreatedSession: Equatable, Sendable {
+    public var sessionID: String
+    public var url: String
+}
+
+/// The Devin API v3 calls the bridge makes, over an injected transport.
+public struct DevinClient: Sendable {
+    public let apiBase: String
+    public let orgID: String
+    public let apiKey: Secret
+    public let timeout: Double
+    public let transport: any HTTPTransport
+
+    public init(apiBase: String, orgID: String, apiKey: Secret, timeout: Double, transport: any HTTPTransport) {
+        self.apiBase = apiBase
+        self.orgID = orgID
+        self.apiKey = apiKey
+        self.timeout = timeout
+        self.transport = transport
+    }
+
+    public init(configuration: Configuration, transport: any HTTPTransport) {
+        self.init(apiBase: configuration.apiBase, orgID: configuration.orgID, apiKey: configuration.apiKey,
+                  timeout: configuration.timeoutSeconds, transport: transport)
+    }
+
+    public var sessionsURL: String {
+        "\(apiBase)/v3/organizations/\(orgID.addingPercentEncodingForPath())/sessions"
+    }
+
+    /// The HTTP request that creates a session.
+    public func createSessionRequest(_ body: SessionCreateRequest) -> HTTPRequest {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding strings, arrays and booleans cannot fail.
+        let data = (try? encoder.encode(body)) ?? Data()
+        return HTTPRequest(
+            method: "POST", url: sessionsURL,
+            headers: [
+                "Authorization": "Bearer \(apiKey.value)",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            ],
+            body: Array(data))
+    }
+
+    /// Creates a session, or throws the ``BridgeError`` that describes why not.
+    public func createSession(_ body: SessionCreateRequest) throws -> CreatedSession {
+        let response: HTTPResponse
+        switch transport.send(createSessionRequest(body), timeout: timeout) {
+        case .success(let answer): response = answer
+        case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
+        case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
+        }
+        switch response.status {
+        case 200, 201:
+            struct Answer: Decodable { let session_id: String; let url: String }
+            guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body)),
+                  !answer.session_id.isEmpty
+            else { throw BridgeError.upstreamBadResponse("HTTP \(response.status) without a session_id and url") }
+            return CreatedSession(sessionID: answer.session_id, url: answer.url)
+        default:
+            throw Self.error(for: response, orgID: orgID)
+        }
+    }
+
+    /// Maps a non-success answer to the error that names its cause.
+    static func error(for response: HTTPResponse, orgID: String) -> BridgeError {
+        switch response.status {
+        case 401:
+            return .upstreamRejected(status: 401, detail: "Devin rejected the API key: check DEVIN_API_KEY (a service-user token)")
+        case 403:
+            return .upstreamRejected(status: 403, detail: "Devin refused the API key: its service user needs the ManageOrgSessions permission in organization \(orgID)")
+        case 404:
+            return .upstreamRejected(status: 404, detail: "Devin does not know organization \(orgID): check DEVIN_ORG_ID and DEVIN_API_BASE")
+        case 422:
+            return .upstreamRejected(status: 422, detail: "Devin refused the session request as invalid" + validationSummary(response.body))
+        case 429:
+            return .upstreamRateLimited(retryAfter: response.headers["retry-after"].flatMap(sanitizedRetryAfter))
+        case 500...599:
+            return .upstreamServerError(status: response.status)
+        case 400...499:
+            return .upstreamRejected(status: response.status, detail: "Devin refused the session request")
+        default:
+            return .upstreamBadResponse("unexpected HTTP \(response.status)")
+        }
+    }
+
+    /// `: prompt: field required` from a 422 body. Only `loc` and `msg` are used: the `input`
+    /// that some validators echo may hold a secret.
+    static func validationSummary(_ body: [UInt8]) -> String {
+        struct Detail: Decodable {
+            struct Item: Decodable { let loc: [JSONValue]?; let msg: String? }
+            let detail: [Item]
+        }
+        guard let detail = try? JSONDecoder().decode(Detail.self, from: Data(body)), !detail.detail.isEmpty else { return "" }
+        let items = detail.detail.prefix(3).map { item -> String in
+            let location = (item.loc ?? []).compactMap { value -> String? in
+                switch value {
+                case .string(let text): return text
+                case .integer(let number): return String(number)
+                default: return nil
+                }
+            }.filter { $0 != "body" }.joined(separator: ".")
+            let message = PromptBuilder.clean(item.msg ?? "invalid", limit: 120, keepNewlines: false)
+            return location.isEmpty ? message : "\(PromptBuilder.clean(location, limit: 80, keepNewlines: false)): \(message)"
+        }
+        return ": " + items.joined(separator: "; ")
+    }
+
+    /// A `Retry-After` value worth repeating: delay seconds or an HTTP date, nothing else.
+    static func sanitizedRetryAfter(_ value: String) -> String? {
+        let text = value.trimmingASCIIWhitespace()
+        guard !text.isEmpty, text.count <= 40,
+              text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || " ,:-".contains($0)) })
+        else { return nil }
+        return text
+    }
+}

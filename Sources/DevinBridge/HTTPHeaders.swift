@@ -1,0 +1,29 @@
+/// Request headers by lower-cased name, each with the values it arrived with.
+public struct HTTPHeaders: Equatable, Sendable {
+    private var storage: [String: [String]] = [:]
+
+    public init() {}
+
+    public init(_ pairs: [(String, String)]) {
+        for (name, value) in pairs { add(name, value) }
+    }
+
+    public mutating func add(_ name: String, _ value: String) {
+        storage[name.lowercased(), default: []].append(value)
+    }
+
+    /// All values of a header, or nil when it is absent.
+    public func values(_ name: String) -> [String]? { storage[name.lowercased()] }
+
+    /// The first value of a header.
+    public subscript(_ name: String) -> String? { storage[name.lowercased()]?.first }
+
+    public var names: [String] { storage.keys.sorted() }
+
+    /// `x-hub-signature-256` -> `X-Hub-Signature-256`, for messages.
+    public static func displayName(_ name: String) -> String {
+        name.split(separator: "-", omittingEmptySubsequences: false)
+            .map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined(separator: "-")
+    }
+}

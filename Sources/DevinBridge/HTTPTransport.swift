@@ -1,0 +1,41 @@
+/// An outgoing HTTP request, as plain data.
+public struct HTTPRequest: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, url: String, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// An answer from upstream; header names are lower-cased.
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        self.body = body
+    }
+}
+
+/// Why no answer arrived.
+public enum TransportError: Error, Equatable, Sendable {
+    /// Nothing came back within the timeout (the request may have been received).
+    case timeout
+    /// The connection could not be made or broke; the reason is for the log.
+    case connection(String)
+}
+
+/// Sends one request and waits for the answer, at most `timeout` seconds.
+/// The real one is URLSession (module DevinBridgeHTTP); tests pass fakes.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError>
+}

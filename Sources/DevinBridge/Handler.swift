@@ -1,0 +1,174 @@
+/// What the bridge answers and logs for one request.
+public struct Outcome: Sendable {
+    public var response: CGIResponse
+    public var log: LogLine
+}
+
+/// Turns one CGI request into a CGI response: the whole decision path of the bridge.
+///
+/// Steps: read the body (always, all of it), check the method and the configuration, verify the
+/// signature before parsing anything, decode the ticket, apply the trigger rules, build the
+/// session request, and call the Devin API (or, with `DRY_RUN`, show what would be sent).
+public struct Handler: Sendable {
+    public var report: ConfigurationReport
+    public var transport: any HTTPTransport
+    public var clock: BridgeClock
+    public var version: String
+
+    /// Headers that carry the sender's delivery id, in the order they are looked for.
+    public static let deliveryHeaders = [
+        "x-github-delivery", "x-gitea-delivery", "x-forgejo-delivery", "x-gogs-delivery", "idempotency-key",
+        "x-gitlab-event-uuid", "webhook-id", "x-atlassian-webhook-identifier", "x-request-id",
+    ]
+
+    public init(report: ConfigurationReport, transport: any HTTPTransport, clock: BridgeClock = .system,
+                version: String = BridgeVersion.current) {
+        self.report = report
+        self.transport = transport
+        self.clock = clock
+        self.version = version
+    }
+
+    public func handle(_ head: CGIRequestHead, readBody: ReadFunction) -> Outcome {
+        let started = clock.uptimeNanoseconds()
+        var log = LogLine()
+        log.set("method", String(head.method.prefix(16)))
+        log.set("delivery", Self.deliveryID(head.headers))
+
+        // Drain first: a host loses the response of a script that leaves the body unread.
+        let body = BodyReader.read(contentLength: head.contentLength, limit: report.maxBodyBytes, from: readBody)
+
+        var response: CGIResponse
+        do {
+            response = try decide(head, body: body.get(), log: &log)
+        } catch let error as BridgeError {
+            var headers: [(String, String)] = []
+            if case .methodNotAllowed = error { headers.append(("Allow", "POST")) }
+            response = .error(error, headers: headers)
+            log.set("decision", "rejected")
+            log.set("error", error.code)
+            log.set("reason", error.logDetail)
+        } catch {
+            response = .error(.invalidJSON("\(type(of: error))"))
+            log.set("decision", "rejected")
+        }
+        log.set("status", String(response.status.code))
+        let elapsed = (clock.uptimeNanoseconds() &- started) / 1_000_000
+        log.set("elapsed_ms", String(elapsed))
+        return Outcome(response: response, log: log)
+    }
+
+    private func decide(_ head: CGIRequestHead, body: @autoclosure () throws -> [UInt8], log: inout LogLine) throws -> CGIResponse {
+        switch head.method {
+        case "POST": break
+        case "GET", "HEAD":
+            _ = try? body()
+            log.set("decision", "health")
+            return health()
+        default:
+            throw BridgeError.methodNotAllowed(head.method)
+        }
+        let body = try body()
+        guard let configuration = report.configuration else { throw BridgeError.notConfigured(report.problems) }
+
+        try SignatureVerifier(secrets: [configuration.webhookSecret]).verify(body: body, headers: head.headers)
+        let ticket = try GenericTicketDecoder.decode(body)
+        log.set("ticket", ticket.id)
+
+        let rules = TriggerRules(configuration.triggerLabels)
+        guard let trigger = rules.match(ticket.labels) else {
+            let wanted = configuration.triggerLabels.map(\.name).joined(separator: ", ")
+            log.set("decision", "skipped")
+            return .json(.ok, Skipped(ticket: ticket.id, reason: "no trigger label (looking for \(wanted))"))
+        }
+        log.set("label", trigger.name)
+
+        let request = Self.sessionRequest(for: ticket, trigger: trigger, configuration: configuration)
+        let client = DevinClient(configuration: configuration, transport: transport)
+        if configuration.dryRun {
+            log.set("decision", "dry_run")
+            let http = client.createSessionRequest(request)
+            return .json(.ok, DryRun(
+                ticket: ticket.id, label: trigger.name,
+                request: .init(method: http.method, url: http.url,
+                               headers: http.headers.merging(["Authorization": "Bearer ********"]) { $1 },
+                               body: request.masked)))
+        }
+        do {
+            let session = try client.createSession(request)
+            log.set("decision", "created")
+            log.set("session", session.sessionID)
+            return .json(.ok, Created(ticket: ticket.id, label: trigger.name, session_id: session.sessionID, url: session.url))
+        } catch let error as BridgeError {
+            log.set("decision", "failed")
+            throw error
+        }
+    }
+
+    /// The session request for a ticket that triggered.
+    public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, configuration: Configuration) -> SessionCreateRequest {
+        let builder = PromptBuilder(configuration: configuration)
+        return SessionCreateRequest(
+            prompt: builder.prompt(for: ticket),
+            title: builder.title(for: ticket),
+            tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge"],
+            playbook_id: trigger.playbookID,
+            session_secrets: configuration.ticketAPIToken.map {
+                [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
+            })
+    }
+
+    private func health() -> CGIResponse {
+        if report.configuration != nil {
+            return .json(.ok, Health(service: "devin-bridge", version: version, configured: true, error: nil, message: nil))
+        }
+        let error = BridgeError.notConfigured(report.problems)
+        return .json(.internalServerError, Health(service: "devin-bridge", version: version, configured: false,
+                                                  error: error.code, message: error.message))
+    }
+
+    /// The sender's delivery id, if it sent one, reduced to characters safe for a log line.
+    static func deliveryID(_ headers: HTTPHeaders) -> String? {
+        for name in deliveryHeaders {
+            guard let value = headers[name] else { continue }
+            let safe = value.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.:".unicodeScalars.contains($0)) }
+            if !safe.isEmpty { return String(String.UnicodeScalarView(safe.prefix(128))) }
+        }
+        return nil
+    }
+}
+
+struct Created: Encodable {
+    var status = "created"
+    let ticket: String
+    let label: String
+    let session_id: String
+    let url: String
+}
+
+struct Skipped: Encodable {
+    var status = "skipped"
+    let ticket: String
+    let reason: String
+}
+
+struct DryRun: Encodable {
+    struct Request: Encodable {
+        let method: String
+        let url: String
+        let headers: [String: String]
+        let body: SessionCreateRequest
+    }
+    var status = "dry_run"
+    let ticket: String
+    let label: String
+    let request: Request
+}
+
+struct Health: Encodable {
+    let service: String
+    let version: String
+    let configured: Bool
+    let error: String?
+    let message: String?
+}

@@ -1,0 +1,84 @@
+/// Verifies the HMAC-SHA256 signature a ticketing system sends with its webhook.
+///
+/// The signature is the hex HMAC-SHA256 of the raw body under the shared secret, in the first of
+/// these headers that the request carries: `X-Hub-Signature-256` (GitHub, Gitea), `X-Hub-Signature`
+/// (Jira Server/Data Center), `X-Signature`. Each takes `sha256=<hex>` or bare `<hex>`, either case.
+/// When a header holds several values (Apache joins repeated headers with `, `), every one must verify.
+public struct SignatureVerifier: Sendable {
+    /// The headers searched, strongest first.
+    public static let headerNames = ["x-hub-signature-256", "x-hub-signature", "x-signature"]
+
+    private let keys: [[UInt8]]
+
+    /// - Parameter secrets: the secrets that may have signed the body (the current one first).
+    public init(secrets: [Secret]) {
+        keys = secrets.map { Array($0.value.utf8) }
+    }
+
+    /// Throws ``BridgeError/missingSignature`` or ``BridgeError/badSignature(header:reason:)``.
+    public func verify(body: [UInt8], headers: HTTPHeaders) throws {
+        guard let (name, values) = Self.headerNames.lazy
+            .compactMap({ name in headers.values(name).map { (name, $0) } }).first
+        else { throw BridgeError.missingSignature }
+        let display = HTTPHeaders.displayName(name)
+
+        let signatures = try values.flatMap { value in
+            try Self.parse(value, header: display)
+        }
+        guard !signatures.isEmpty else {
+            throw BridgeError.badSignature(header: display, reason: "the header is empty")
+        }
+        let macs = keys.map { HMACSHA256.authenticate(body, key: $0) }
+        for signature in signatures {
+            // Check every key, always, so the time taken does not tell which one matched.
+            var matched = false
+            for mac in macs where HMACSHA256.constantTimeEquals(mac, signature) { matched = true }
+            guard matched else {
+                throw BridgeError.badSignature(
+                    header: display,
+                    reason: "it does not match the HMAC-SHA256 of the body under the configured secret")
+            }
+        }
+    }
+
+    /// Splits one header value into signatures, rejecting anything malformed.
+    static func parse(_ value: String, header: String) throws -> [[UInt8]] {
+        try value.split(separator: ",", omittingEmptySubsequences: false).compactMap { item in
+            let text = item.trimmingASCIIWhitespace()
+            if text.isEmpty {
+                if value.trimmingASCIIWhitespace().isEmpty { return nil }
+                throw BridgeError.badSignature(header: header, reason: "one of its values is empty")
+            }
+            var hex = Substring(text)
+            if let equals = text.firstIndex(of: "=") {
+                let algorithm = text[..<equals].lowercased()
+                guard algorithm == "sha256" else {
+                    throw BridgeError.badSignature(
+                        header: header,
+                        reason: "it uses \(algorithm.prefix(16).debugDescription); only sha256 is accepted")
+                }
+                hex = text[text.index(after: equals)...]
+            }
+            guard hex.utf8.count == HMACSHA256.byteCount * 2, let bytes = Hex.decode(hex) else {
+                throw BridgeError.badSignature(
+                    header: header, reason: "it is not \(HMACSHA256.byteCount * 2) hex digits")
+            }
+            return bytes
+        }
+    }
+
+    /// The header line `devin-bridge sign` prints for a body.
+    public static func headerLine(body: [UInt8], secret: Secret) -> String {
+        "X-Hub-Signature-256: sha256=" + Hex.encode(HMACSHA256.authenticate(body, key: Array(secret.value.utf8)))
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces and tabs.
+    func trimmingASCIIWhitespace() -> String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,22 @@
+/// A ticket, whatever system it came from.
+public struct Ticket: Equatable, Sendable {
+    /// The ticket's id as the ticketing system shows it (`123`, `PROJ-123`).
+    public var id: String
+    public var title: String
+    public var description: String?
+    public var labels: [String]
+    /// The ticket's web page, when the payload carries one.
+    public var url: String?
+    /// Which dialect the ticket was decoded from (`generic` for now).
+    public var source: String
+
+    public init(id: String, title: String, description: String? = nil, labels: [String] = [],
+                url: String? = nil, source: String = "generic") {
+        self.id = id
+        self.title = title
+        self.description = description
+        self.labels = labels
+        self.url = url
+        self.source = source
+    }
+}

@@ -1,0 +1,51 @@
+import DevinBridge
+import DevinBridgeHTTP
+import Foundation
+
+// A thin shell: read the request from the environment and stdin, let the core decide, write the
+// response to stdout and one log line to stderr. Everything else lives in DevinBridge.
+
+let environment = ProcessInfo.processInfo.environment
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return }
+        offset += written
+    }
+}
+
+func readStdin(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    while true {
+        let count = read(0, buffer.baseAddress, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        return count
+    }
+}
+
+if environment["GATEWAY_INTERFACE"] != nil {
+    // A client's `Proxy:` header arrives as HTTP_PROXY ("httpoxy"); never let it steer the API call.
+    unsetenv("HTTP_PROXY")
+    let head = CGIRequestHead(environment: environment)
+    let handler = Handler(report: Configuration.load(environment: environment), transport: URLSessionTransport())
+    let outcome = handler.handle(head, readBody: readStdin)
+    writeAll(1, outcome.response.serialized(includeBody: head.method != "HEAD"))
+    writeAll(2, Array((outcome.log.description + "\n").utf8))
+    exit(0)
+}
+
+let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment) {
+    var body = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { readStdin($0) }
+        if count <= 0 { break }
+        body += chunk[0..<count]
+    }
+    return body
+}
+writeAll(1, Array(result.stdout.utf8))
+writeAll(2, Array(result.stderr.utf8))
+exit(result.exitCode)
