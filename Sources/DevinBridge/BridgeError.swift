@@ -8,6 +8,7 @@ public enum BridgeError: Error, Equatable, Sendable {
     case methodNotAllowed(String)
     case badContentLength(String)
     case bodyTruncated(expected: Int, received: Int)
+    case bodyUnreadable
     case payloadTooLarge(limit: Int)
     case unsupportedMediaType(String)
 
@@ -35,7 +36,7 @@ public enum BridgeError: Error, Equatable, Sendable {
     public var status: HTTPStatus {
         switch self {
         case .methodNotAllowed: return .methodNotAllowed
-        case .badContentLength, .bodyTruncated: return .badRequest
+        case .badContentLength, .bodyTruncated, .bodyUnreadable: return .badRequest
         case .payloadTooLarge: return .payloadTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType
         case .missingSignature, .badSignature: return .unauthorized
@@ -54,6 +55,7 @@ public enum BridgeError: Error, Equatable, Sendable {
         case .methodNotAllowed: return "method_not_allowed"
         case .badContentLength: return "bad_content_length"
         case .bodyTruncated: return "body_truncated"
+        case .bodyUnreadable: return "body_unreadable"
         case .payloadTooLarge: return "payload_too_large"
         case .unsupportedMediaType: return "unsupported_media_type"
         case .missingSignature: return "missing_signature"
@@ -80,10 +82,13 @@ public enum BridgeError: Error, Equatable, Sendable {
             return "Bad CONTENT_LENGTH in environment: \(value.prefix(40).debugDescription)."
         case .bodyTruncated(let expected, let received):
             return "The body ended after \(received) of the \(expected) bytes announced by Content-Length."
+        case .bodyUnreadable:
+            return "The body could not be read to its end (the connection broke); send it again."
         case .payloadTooLarge(let limit):
             return "The body is larger than \(limit) bytes (MAX_BODY_BYTES)."
         case .unsupportedMediaType(let type):
-            return "Content-Type \(type.prefix(80).debugDescription) is not supported: send application/json."
+            return "Content-Type \(type.prefix(80).debugDescription) is not supported: send application/json "
+                + "(or application/x-www-form-urlencoded with the JSON in a payload field)."
         case .missingSignature:
             return "The request carries no signature: set the webhook secret in the ticketing system so it "
                 + "sends X-Hub-Signature-256 (or X-Hub-Signature, X-Signature) with an HMAC-SHA256 of the body."

@@ -68,7 +68,11 @@ public enum BodyReader {
         while total < stop {
             let wanted = min(chunk.count, stop - total)
             let count = chunk.withUnsafeMutableBytes { read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
-            if count <= 0 { break }
+            if count < 0 {
+                if failure == nil { failure = .bodyUnreadable }
+                break
+            }
+            if count == 0 { break }
             total += count
             guard failure == nil else { continue }
             if total > limit {

@@ -18,7 +18,7 @@ public enum ConfigFile {
     public static func parse(_ text: String) -> Parsed {
         var parsed = Parsed()
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }
@@ -31,7 +31,9 @@ public enum ConfigFile {
             var key = line[..<equals].trimmingASCIIWhitespace()
             if key.hasPrefix("export ") { key = String(key.dropFirst(7)).trimmingASCIIWhitespace() }
             guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                parsed.errors.append((lineNumber, "\(key.prefix(40).debugDescription) is not a valid key"))
+                // Quote only the first word: a line like `SECRET: value=` must not echo the value.
+                let shown = key.prefix { !$0.isWhitespace && $0 != ":" }.prefix(40)
+                parsed.errors.append((lineNumber, "\(String(shown).debugDescription) is not a valid key"))
                 continue
             }
             var value = Substring(line[line.index(after: equals)...])
@@ -42,27 +44,28 @@ public enum ConfigFile {
     }
 
     static func unquote(_ value: Substring) -> String {
+        var value = value
+        while let last = value.last, last == " " || last == "\t" { value.removeLast() }
         guard value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first else {
-            // Unquoted: trailing blanks are formatting, not part of the value (as in systemd).
-            var value = value
-            while let last = value.last, last == " " || last == "\t" { value.removeLast() }
+            // Unquoted: trailing blanks (removed above) are formatting, not part of the value (as in systemd).
             return String(value)
         }
         let inner = value.dropFirst().dropLast()
         guard first == "\"" else { return String(inner) }
+        // Only \" and \\ are escapes; any other backslash is part of the value.
         var out = ""
-        var escaped = false
-        for character in inner {
-            if escaped {
-                out.append(character)
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
+        var index = inner.startIndex
+        while index < inner.endIndex {
+            let character = inner[index]
+            let next = inner.index(after: index)
+            if character == "\\", next < inner.endIndex, inner[next] == "\"" || inner[next] == "\\" {
+                out.append(inner[next])
+                index = inner.index(after: next)
             } else {
                 out.append(character)
+                index = next
             }
         }
-        if escaped { out.append("\\") }
         return out
     }
 }

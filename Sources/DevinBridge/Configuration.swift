@@ -202,7 +202,8 @@ extension Configuration {
               let host = components.host, !host.isEmpty,
               components.query == nil, components.fragment == nil, components.user == nil
         else {
-            throw ConfigurationProblem("DEVIN_API_BASE must be a URL such as https://api.devin.ai, not \(text.debugDescription)")
+            // The value is not repeated: it may hold credentials (`https://user:password@host`).
+            throw ConfigurationProblem("DEVIN_API_BASE must be a plain URL such as https://api.devin.ai (no user:password, query or fragment)")
         }
         if scheme == "http" && !isLoopback(host) {
             throw ConfigurationProblem("DEVIN_API_BASE uses plain http:// for \(host): only https:// is allowed off loopback, since the API key travels with every request")

@@ -127,8 +127,8 @@ public struct DevinClient: Sendable {
                 default: return nil
                 }
             }.filter { $0 != "body" }.joined(separator: ".")
-            let message = PromptBuilder.clean(item.msg ?? "invalid", limit: 120, keepNewlines: false)
-            return location.isEmpty ? message : "\(PromptBuilder.clean(location, limit: 80, keepNewlines: false)): \(message)"
+            let message = PromptBuilder.clean(item.msg ?? "invalid", limit: 120, keepNewlines: false).text
+            return location.isEmpty ? message : "\(PromptBuilder.clean(location, limit: 80, keepNewlines: false).text): \(message)"
         }
         return ": " + items.joined(separator: "; ")
     }

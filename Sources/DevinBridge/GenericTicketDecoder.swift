@@ -6,7 +6,7 @@ import Foundation
 /// Label items may also be objects with a `name` or `title` (as many trackers send them).
 /// Errors name the field that is wrong.
 public enum GenericTicketDecoder {
-    public static let maxIDLength = 256
+    public static let maxIDLength = Ticket.maxIDLength
 
     public static func decode(_ body: [UInt8]) throws -> Ticket {
         let object = try JSONValue.parseObject(body)
@@ -25,8 +25,8 @@ public enum GenericTicketDecoder {
             throw BridgeError.invalidField("id", "must be a string or a whole number")
         }
         guard !id.isEmpty else { throw BridgeError.invalidField("id", "is empty") }
-        guard id.count <= maxIDLength, !id.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) else {
-            throw BridgeError.invalidField("id", "must be one line of at most \(maxIDLength) characters")
+        guard id.count <= maxIDLength, id.unicodeScalars.allSatisfy(Ticket.isIDCharacter) else {
+            throw BridgeError.invalidField("id", Ticket.idRule)
         }
 
         let title: String
@@ -63,7 +63,7 @@ public enum GenericTicketDecoder {
             throw BridgeError.invalidField("labels", "must be a list of strings")
         }
 
-        let url = object["url"]?.stringValue.flatMap { $0.hasPrefix("https://") || $0.hasPrefix("http://") ? $0 : nil }
+        let url = object["url"]?.stringValue.flatMap { PromptBuilder.isPlainURL($0) ? $0 : nil }
         return Ticket(id: id, title: title, description: description, labels: labels, url: url)
     }
 }

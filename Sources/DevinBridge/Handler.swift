@@ -45,7 +45,7 @@ public struct Handler: Sendable {
             var headers: [(String, String)] = []
             if case .methodNotAllowed = error { headers.append(("Allow", "POST")) }
             response = .error(error, headers: headers)
-            log.set("decision", "rejected")
+            if log["decision"] == nil { log.set("decision", "rejected") }
             log.set("error", error.code)
             log.set("reason", error.logDetail)
         } catch {
@@ -72,7 +72,8 @@ public struct Handler: Sendable {
         guard let configuration = report.configuration else { throw BridgeError.notConfigured(report.problems) }
 
         try SignatureVerifier(secrets: [configuration.webhookSecret]).verify(body: body, headers: head.headers)
-        let ticket = try GenericTicketDecoder.decode(body)
+        let json = try RequestBody.json(body, contentType: head.headers["content-type"])
+        let ticket = try GenericTicketDecoder.decode(json)
         log.set("ticket", ticket.id)
 
         let rules = TriggerRules(configuration.triggerLabels)

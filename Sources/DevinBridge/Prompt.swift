@@ -34,16 +34,17 @@ public struct PromptBuilder: Sendable {
     }
 
     public func prompt(for ticket: Ticket) -> String {
-        let id = Self.clean(ticket.id, limit: 256, keepNewlines: false)
-        let title = Self.clean(ticket.title, limit: Self.maxTitleCharacters, keepNewlines: false)
+        let id = Self.clean(ticket.id, limit: 256, keepNewlines: false).text
+        let title = Self.clean(ticket.title, limit: Self.maxTitleCharacters, keepNewlines: false).text
         let description = ticket.description.map { Self.clean($0, limit: Self.maxDescriptionCharacters, keepNewlines: true) }
-        let body = description.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 } ?? nil
+        let body = description.flatMap { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0.text }
 
+        // Only the id (a checked, one-line token) stands outside the fence; the title is ticket text.
         var parts: [String] = []
-        parts.append("Ticket \(id): \(title)")
+        parts.append("Ticket \(id) (from \(ticket.source)) needs your work.")
 
         var ticketText = "Title: \(title)\n\nDescription:\n\(body ?? "(no description)")"
-        if ticket.description.map({ $0.count > Self.maxDescriptionCharacters }) == true {
+        if description?.truncated == true {
             ticketText += "\n[description truncated by the bridge]"
         }
         let fence = Self.fence(for: ticketText)
@@ -71,24 +72,32 @@ public struct PromptBuilder: Sendable {
         steps.append(comment)
         parts.append(steps.joined(separator: "\n\n"))
 
-        if let url = ticketURL(for: ticket) {
-            parts.append("Ticket link: \(Self.clean(url, limit: 2048, keepNewlines: false))")
+        if let url = ticketURL(for: ticket), Self.isPlainURL(url) {
+            parts.append("Ticket link: \(url)")
         }
         return parts.joined(separator: "\n\n")
     }
 
     /// The session title: `<id>: <title>`, one line, capped.
     public func title(for ticket: Ticket) -> String {
-        let text = "\(ticket.id): \(Self.clean(ticket.title, limit: 200, keepNewlines: false))"
-        return Self.clean(text, limit: 240, keepNewlines: false)
+        let text = "\(ticket.id): \(Self.clean(ticket.title, limit: 200, keepNewlines: false).text)"
+        return Self.clean(text, limit: 240, keepNewlines: false).text
     }
 
-    /// Removes control characters (keeping newlines and tabs where allowed) and caps the length.
-    static func clean(_ text: String, limit: Int, keepNewlines: Bool) -> String {
+    /// An http(s) URL of at most 2048 characters with no blanks or control characters: nothing
+    /// that could carry words into the prompt outside the fence.
+    public static func isPlainURL(_ text: String) -> Bool {
+        (text.hasPrefix("https://") || text.hasPrefix("http://")) && text.utf8.count <= 2048
+            && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && !$0.properties.isWhitespace }
+    }
+
+    /// Removes control characters (keeping newlines and tabs where allowed) and caps the length
+    /// at `limit` Unicode scalars; says whether it had to cut.
+    static func clean(_ text: String, limit: Int, keepNewlines: Bool) -> (text: String, truncated: Bool) {
         var out = String.UnicodeScalarView()
         var count = 0
         for scalar in text.unicodeScalars {
-            if count >= limit { break }
+            if count >= limit { return (String(out), true) }
             switch scalar.value {
             case 0x0A where keepNewlines, 0x09:
                 out.append(scalar)
@@ -101,15 +110,15 @@ public struct PromptBuilder: Sendable {
             }
             count += 1
         }
-        return String(out)
+        return (String(out), false)
     }
 
     /// A backtick fence longer than any run of backticks in the text, so the text cannot close it.
     static func fence(for text: String) -> String {
         var longest = 0
         var run = 0
-        for character in text {
-            run = character == "`" ? run + 1 : 0
+        for scalar in text.unicodeScalars {
+            run = scalar == "`" ? run + 1 : 0
             longest = max(longest, run)
         }
         return String(repeating: "`", count: max(3, longest + 1))

@@ -20,3 +20,17 @@ public struct Ticket: Equatable, Sendable {
         self.source = source
     }
 }
+
+extension Ticket {
+    public static let maxIDLength = 128
+    public static let idRule = "must be at most \(maxIDLength) letters, digits, spaces and . _ : # / @ + -"
+
+    /// Ids stand outside the prompt's fence and in tags, so they are kept to what ticket ids are
+    /// made of (`123`, `PROJ-123`, `group/project#23`, `bug 1234`).
+    static func isIDCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", " ", ".", "_", ":", "#", "/", "@", "+", "-": return true
+        default: return false
+        }
+    }
+}

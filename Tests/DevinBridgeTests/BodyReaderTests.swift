@@ -111,11 +111,14 @@ struct BodyReaderTests {
         #expect(read(source, contentLength: "20") == .failure(.bodyTruncated(expected: 20, received: 5)))
     }
 
-    @Test("a read error before CONTENT_LENGTH bytes is bodyTruncated")
+    @Test("a read error is bodyUnreadable, with or without CONTENT_LENGTH")
     func readError() {
         let source = ByteSource(Self.bytes(100), pieceSizes: [10])
         source.failAfter = 30
-        #expect(read(source, contentLength: "100") == .failure(.bodyTruncated(expected: 100, received: 30)))
+        #expect(read(source, contentLength: "100") == .failure(.bodyUnreadable))
+        let chunked = ByteSource(Self.bytes(100), pieceSizes: [10])
+        chunked.failAfter = 30
+        #expect(read(chunked, contentLength: nil) == .failure(.bodyUnreadable))
     }
 
     @Test("an empty CONTENT_LENGTH is not a number")

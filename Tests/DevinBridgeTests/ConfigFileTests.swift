@@ -96,26 +96,20 @@ struct ConfigFileTests {
     @Test("a backslash before any other character inside double quotes is kept (systemd keeps it)")
     func otherBackslashesKept() {
         // Only \" and \\ are documented as escapes; a secret such as "abc\def" must not lose its backslash.
-        withKnownIssue("ConfigFile.unquote drops every backslash inside double quotes") {
-            #expect(value(#"K="abc\def""#) == #"abc\def"#)
-            #expect(value(#"K="tab\tstays""#) == #"tab\tstays"#)
-        }
+        #expect(value(#"K="abc\def""#) == #"abc\def"#)
+        #expect(value(#"K="tab\tstays""#) == #"tab\tstays"#)
     }
 
     @Test("blanks after a closing quote do not keep the quotes")
     func blanksAfterClosingQuote() {
-        withKnownIssue("ConfigFile.unquote checks for the closing quote before trimming trailing blanks") {
-            #expect(value(#"K="quoted value"  "#) == "quoted value")
-            #expect(value("K='quoted value'\t") == "quoted value")
-        }
+        #expect(value(#"K="quoted value"  "#) == "quoted value")
+        #expect(value("K='quoted value'\t") == "quoted value")
     }
 
     @Test("CRLF line ends are read like LF")
     func crlf() {
         let text = "# comment\r\nA=1\r\nB = two words \r\n\r\nC=\"q\"\r\n"
-        withKnownIssue("ConfigFile.parse splits on the Character \"\\n\", which never matches the single Character \"\\r\\n\"") {
-            #expect(values(text) == ["A=1", "B=two words", "C=q"])
-        }
+        #expect(values(text) == ["A=1", "B=two words", "C=q"])
     }
 
     @Test("a lone CR before the LF of the last line is removed")
@@ -160,9 +154,7 @@ struct ConfigFileTests {
         // `openssl rand -base64` secrets end in =; a YAML-style line puts the secret before it.
         let parsed = ConfigFile.parse("WEBHOOK_SECRET: sekrit-WEBHOOK-value-456==")
         #expect(parsed.errors.count == 1)
-        withKnownIssue("ConfigFile.parse quotes up to 40 characters of the text before = in its message") {
-            #expect(!parsed.errors.contains { $0.1.contains("sekrit") })
-        }
+        #expect(!parsed.errors.contains { $0.1.contains("sekrit") })
     }
 
     @Test("Parsed compares values and errors")

@@ -232,7 +232,7 @@ struct ConfigurationTests {
         let report = try load("DEVIN_API_BASE", value)
         #expect(report.configuration == nil)
         #expect(report.problems.count == 1)
-        #expect(report.problems.first?.hasPrefix("DEVIN_API_BASE must be a URL such as https://api.devin.ai") == true)
+        #expect(report.problems.first?.hasPrefix("DEVIN_API_BASE must be a plain URL such as https://api.devin.ai") == true)
     }
 
     // MARK: - Numbers and switches

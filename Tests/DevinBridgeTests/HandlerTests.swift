@@ -335,9 +335,7 @@ struct HandlerTests {
     func upstreamFailureDecision() {
         let outcome = run(handler(transport: RecordingTransport(status: 503, json: "")))
         #expect(outcome.response.status == .badGateway)
-        withKnownIssue("Handler.handle's catch overwrites the decision \"failed\" that decide(_:body:log:) set") {
-            #expect(outcome.log["decision"] == "failed")
-        }
+        #expect(outcome.log["decision"] == "failed")
         // Refusals before the API call are the ones logged as rejected.
         #expect(run(handler(transport: RecordingTransport.created()), signatureHeader: nil).log["decision"] == "rejected")
     }

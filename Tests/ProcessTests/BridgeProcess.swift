@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs the built `devin-bridge` exactly as a web server runs a CGI program: a clean environment
+/// of CGI meta-variables plus the configuration, the body on stdin.
+struct BridgeProcess {
+    var configuration: [String: String]
+
+    init(apiBase: String, extra: [String: String] = [:]) {
+        configuration = [
+            "DEVIN_API_KEY": TestSecrets.apiKey,
+            "DEVIN_ORG_ID": TestSecrets.orgID,
+            "WEBHOOK_SECRET": TestSecrets.webhookSecret,
+            "TICKET_API_TOKEN": TestSecrets.ticketToken,
+            "DEVIN_API_BASE": apiBase,
+            "DEVIN_TIMEOUT_SECONDS": "3",
+            // No file: the default /etc/devin-bridge/bridge.conf must not leak into tests.
+            "DEVIN_BRIDGE_CONFIG": "/dev/null",
+        ].merging(extra) { $1 }
+    }
+
+    /// The signature header value `devin-bridge sign` prints for `body` (checked against the
+    /// documented vector in its own test).
+    func signature(_ body: [UInt8], secret: String = TestSecrets.webhookSecret) throws -> String {
+        let output = try runProcess(Paths.binary, arguments: ["sign"],
+                                    environment: ["WEBHOOK_SECRET": secret, "DEVIN_BRIDGE_CONFIG": "/dev/null"],
+                                    stdin: body)
+        let line = String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard output.exitCode == 0, line.hasPrefix("X-Hub-Signature-256: ") else {
+            throw HarnessError("sign failed: \(line) \(output.stderr)")
+        }
+        return String(line.dropFirst("X-Hub-Signature-256: ".count))
+    }
+
+    /// One CGI request. `headers` are HTTP header names (`X-Hub-Signature-256`); `contentLength`
+    /// nil sends none (a chunked upload), `.some` overrides the real length.
+    func request(method: String = "POST", body: [UInt8], headers: [String: String] = [:],
+                 contentLength: String?? = .none, contentType: String? = "application/json",
+                 extraEnvironment: [String: String] = [:]) throws -> CGIOutput {
+        var environment = configuration
+        environment["GATEWAY_INTERFACE"] = "CGI/1.1"
+        environment["SERVER_PROTOCOL"] = "HTTP/1.1"
+        environment["SERVER_SOFTWARE"] = "process-test"
+        environment["REQUEST_METHOD"] = method
+        environment["SCRIPT_NAME"] = "/hooks/tickets"
+        environment["REMOTE_ADDR"] = "127.0.0.1"
+        environment["PATH"] = "/usr/bin:/bin"
+        switch contentLength {
+        case .none: environment["CONTENT_LENGTH"] = String(body.count)
+        case .some(.none): break
+        case .some(.some(let value)): environment["CONTENT_LENGTH"] = value
+        }
+        if let contentType { environment["CONTENT_TYPE"] = contentType }
+        for (name, value) in headers {
+            environment["HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = value
+        }
+        environment.merge(extraEnvironment) { $1 }
+        return try CGIOutput(runProcess(Paths.binary, environment: environment, stdin: body))
+    }
+
+    /// A signed POST of `body`.
+    func signedPost(_ body: [UInt8], headers: [String: String] = [:]) throws -> CGIOutput {
+        var all = headers
+        all["X-Hub-Signature-256"] = try signature(body)
+        return try request(body: body, headers: all)
+    }
+}
+
+/// A generic ticket body.
+func ticketBody(id: Any = 4711, title: String = "Crash when saving a draft",
+                description: String? = "Steps: open a draft, press save. Expected: saved.",
+                labels: [String] = ["bug", "devin-autofix"]) -> [UInt8] {
+    var object: [String: Any] = ["id": id, "title": title, "labels": labels]
+    object["description"] = description ?? NSNull()
+    return Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+}

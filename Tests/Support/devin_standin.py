@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""A local stand-in for the Devin API v3, for tests and the README's try-it command.
+
+It behaves as ../shared/reference/devin-api-v3.md describes the real API: bearer-token auth,
+`POST /v3/organizations/{org}/sessions` with the request body validated field by field (422 with
+a `detail` list otherwise), `GET .../sessions?tags=...` to list sessions by tag, and faults on
+demand. It listens on 127.0.0.1 only, prints `PORT <n>` on its first stdout line, and appends
+every request it receives (and every session it creates) to the JSON-lines file given by --record.
+
+Faults (--fault): 500, 503, 429, 401, 403, 404, 422, timeout (answer after --delay seconds),
+drop (close the connection without answering), created-then-drop and created-then-timeout
+(create the session, then drop or stall: the answer is lost but the session exists).
+--fail-times N applies the fault to the first N create calls only, then behaves normally.
+"""
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+SESSION_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions$")
+FIELDS = {
+    "prompt": str, "title": str, "tags": list, "playbook_id": str, "session_secrets": list,
+    "knowledge_ids": list, "secret_ids": list, "max_acu_limit": int, "repos": list,
+    "attachment_urls": list, "structured_output_schema": dict, "structured_output_required": bool,
+    "devin_mode": str, "create_as_user_id": str,
+}
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.sessions = []
+        self.create_calls = 0
+
+    def record(self, entry):
+        if not self.args.record:
+            return
+        with self.lock, open(self.args.record, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def validate(body):
+    """The SessionCreateRequest checks; returns a list of pydantic-style error items."""
+    errors = []
+    if not isinstance(body, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+    if "prompt" not in body:
+        errors.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+    for name, value in body.items():
+        kind = FIELDS.get(name)
+        if kind is None:
+            errors.append({"loc": ["body", name], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"})
+        elif value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            errors.append({"loc": ["body", name], "msg": f"Input should be a valid {kind.__name__}", "type": "type_error", "input": value})
+    if isinstance(body.get("prompt"), str) and not body["prompt"].strip():
+        errors.append({"loc": ["body", "prompt"], "msg": "String should have at least 1 character", "type": "string_too_short"})
+    for i, tag in enumerate(body.get("tags") or []):
+        if not isinstance(tag, str):
+            errors.append({"loc": ["body", "tags", i], "msg": "Input should be a valid string", "type": "string_type"})
+    for i, secret in enumerate(body.get("session_secrets") or []):
+        if not isinstance(secret, dict):
+            errors.append({"loc": ["body", "session_secrets", i], "msg": "Input should be an object", "type": "dict_type"})
+            continue
+        key, value = secret.get("key"), secret.get("value")
+        if not isinstance(key, str) or not 1 <= len(key) <= 256:
+            errors.append({"loc": ["body", "session_secrets", i, "key"], "msg": "key must be a string of 1..256", "type": "value_error"})
+        if not isinstance(value, str) or len(value) > 65536:
+            errors.append({"loc": ["body", "session_secrets", i, "value"], "msg": "value must be a string of at most 65536", "type": "value_error"})
+        if "sensitive" in secret and not isinstance(secret["sensitive"], bool):
+            errors.append({"loc": ["body", "session_secrets", i, "sensitive"], "msg": "Input should be a valid boolean", "type": "bool_type"})
+        extra = set(secret) - {"key", "value", "sensitive"}
+        if extra:
+            errors.append({"loc": ["body", "session_secrets", i], "msg": f"Extra inputs are not permitted: {sorted(extra)}", "type": "extra_forbidden"})
+    if body.get("playbook_id") is not None and not str(body["playbook_id"]).strip():
+        errors.append({"loc": ["body", "playbook_id"], "msg": "playbook_id must not be empty", "type": "value_error"})
+    return errors
+
+
+def make_handler(state):
+    args = state.args
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "devin-standin"
+
+        def log_message(self, fmt, *values):  # keep the test output quiet
+            if args.verbose:
+                sys.stderr.write("standin: " + fmt % values + "\n")
+
+        def send_json(self, status, value, headers=None):
+            data = json.dumps(value).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, val in (headers or {}).items():
+                self.send_header(name, val)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def send_empty(self, status, headers=None):
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            for name, val in (headers or {}).items():
+                self.send_header(name, val)
+            self.end_headers()
+
+        def read_body(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def authorized(self):
+            if self.headers.get("Authorization") != f"Bearer {args.api_key}":
+                self.send_json(401, {"detail": "Invalid or expired token"})
+                return False
+            if args.forbid:
+                self.send_json(403, {"detail": "Missing permission ManageOrgSessions"})
+                return False
+            return True
+
+        def entry(self, raw):
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = None
+            return {
+                "kind": "request", "time": time.time(), "method": self.command, "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "raw": raw.decode("utf-8", "replace"), "json": parsed,
+            }
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            match = SESSION_PATH.match(url.path)
+            state.record(self.entry(b""))
+            if not self.authorized():
+                return
+            if match is None:
+                return self.send_json(404, {"detail": "Not Found"})
+            if match.group(1) != args.org:
+                return self.send_json(404, {"detail": "Organization not found"})
+            wanted = parse_qs(url.query).get("tags", [])
+            with state.lock:
+                items = [s for s in state.sessions if all(t in s["tags"] for t in wanted)]
+            self.send_json(200, {"items": items, "end_cursor": None, "has_next_page": False})
+
+        def do_POST(self):
+            raw = self.read_body()
+            url = urlsplit(self.path)
+            match = SESSION_PATH.match(url.path)
+            state.record(self.entry(raw))
+            if not self.authorized():
+                return
+            if match is None:
+                return self.send_json(404, {"detail": "Not Found"})
+            if match.group(1) != args.org:
+                return self.send_json(404, {"detail": "Organization not found"})
+            if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+                return self.send_json(422, {"detail": [{"loc": ["header", "content-type"], "msg": "Content-Type must be application/json", "type": "value_error"}]})
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self.send_json(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
+            errors = validate(body)
+            if errors:
+                return self.send_json(422, {"detail": errors})
+
+            with state.lock:
+                state.create_calls += 1
+                faulty = args.fault != "none" and (args.fail_times == 0 or state.create_calls <= args.fail_times)
+            fault = args.fault if faulty else "none"
+            if fault in ("500", "503"):
+                return self.send_json(int(fault), {"detail": "Internal error"})
+            if fault == "429":
+                headers = {"Retry-After": args.retry_after} if args.retry_after else {}
+                return self.send_json(429, {"detail": "Too many requests"}, headers)
+            if fault in ("401", "403", "404"):
+                return self.send_json(int(fault), {"detail": "refused by fault injection"})
+            if fault == "422":
+                return self.send_json(422, {"detail": [{"loc": ["body", "prompt"], "msg": "refused by fault injection", "type": "value_error", "input": body.get("prompt")}]})
+            if fault == "timeout":
+                time.sleep(args.delay)
+            if fault == "drop":
+                return self.drop()
+
+            now = int(time.time())
+            session_id = "ses_" + secrets.token_hex(16)
+            session = {
+                "session_id": session_id, "url": f"https://app.devin.ai/sessions/{session_id}",
+                "status": "new", "tags": body.get("tags") or [], "org_id": args.org,
+                "created_at": now, "updated_at": now, "acus_consumed": 0, "pull_requests": [],
+                "title": body.get("title"), "playbook_id": body.get("playbook_id"),
+            }
+            with state.lock:
+                state.sessions.append(session)
+            state.record({"kind": "session", "time": time.time(), "session": session})
+            if fault == "created-then-drop":
+                return self.drop()
+            if fault == "created-then-timeout":
+                time.sleep(args.delay)
+            self.send_json(200, session)
+
+        def drop(self):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    return Handler
+
+
+def main():
+    # A parent running on a thread with signals blocked (Swift's Process does this) passes that
+    # mask on: unblock, or SIGTERM from the test that started us would be ignored.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-key", required=True, help="the bearer token to accept")
+    parser.add_argument("--org", required=True, help="the organization id to accept")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--record", help="append every request and session to this JSON-lines file")
+    parser.add_argument("--fault", default="none")
+    parser.add_argument("--fail-times", type=int, default=0, help="fault only the first N create calls (0: all)")
+    parser.add_argument("--retry-after", default="", help="Retry-After value sent with 429")
+    parser.add_argument("--delay", type=float, default=30.0, help="seconds a timeout fault stalls")
+    parser.add_argument("--forbid", action="store_true", help="answer 403 to everything")
+    parser.add_argument("--lifetime", type=float, default=900.0, help="exit after this many seconds, whatever happens")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+
+    state = State(args)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    server.daemon_threads = True
+    # A test that dies without stopping the stand-in must not leave it running for ever.
+    watchdog = threading.Timer(args.lifetime, lambda: os._exit(0))
+    watchdog.daemon = True
+    watchdog.start()
+    print(f"PORT {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
