@@ -20,7 +20,7 @@ public struct CGIResponse: Sendable, Equatable {
     /// A JSON document with `Content-Type: application/json`.
     public static func json(_ status: HTTPStatus, _ value: some Encodable, headers: [(String, String)] = []) -> CGIResponse {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var body = (try? encoder.encode(value)).map(Array.init) ?? Array(#"{"error":"internal"}"#.utf8)
         body.append(UInt8(ascii: "\n"))
         return CGIResponse(

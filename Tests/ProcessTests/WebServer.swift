@@ -1,0 +1,119 @@
+import Foundation
+
+/// Apache (mod_cgid) or nginx + fcgiwrap on a loopback port, configured from deploy/ for a
+/// private prefix by Tests/Support/webserver.py, serving the built bridge. Stopped by ``stop()``.
+final class WebServer {
+    enum Kind: String, CaseIterable, CustomStringConvertible, Sendable {
+        case apache, nginx
+        var description: String { rawValue }
+    }
+
+    let kind: Kind
+    let prefix: URL
+    let url: String
+    let errorLog: URL
+    let configFile: URL
+    private var stopped = false
+
+    static let script = Paths.packageRoot.appendingPathComponent("Tests/Support/webserver.py").path
+
+    /// Starts `kind` with a bridge.conf holding `settings` (root:www-data 0640 when run as root).
+    init(_ kind: Kind, settings: [String: String]) throws {
+        self.kind = kind
+        prefix = try Paths.temporaryDirectory()
+        chmod(prefix.path, 0o755)
+        configFile = prefix.appendingPathComponent("bridge.conf")
+        let text = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
+        try text.write(to: configFile, atomically: true, encoding: .utf8)
+        chmod(configFile.path, 0o640)
+        if geteuid() == 0, let group = getgrnam("www-data") { chown(configFile.path, 0, group.pointee.gr_gid) }
+
+        let output = try runProcess("/usr/bin/env", arguments: [
+            "python3", Self.script, "start", "--server", kind.rawValue, "--prefix", prefix.appendingPathComponent("server").path,
+            "--cgi", Paths.binary, "--config", configFile.path,
+        ], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
+        guard output.exitCode == 0,
+              let info = try? JSONSerialization.jsonObject(with: Data(output.stdout)) as? [String: String],
+              let url = info["url"], let log = info["error_log"]
+        else {
+            try? FileManager.default.removeItem(at: prefix)
+            throw HarnessError("\(kind) did not start: \(output.stderr)")
+        }
+        self.url = url
+        errorLog = URL(fileURLWithPath: log)
+    }
+
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        _ = try? runProcess("/usr/bin/env", arguments: ["python3", Self.script, "stop", "--prefix", prefix.appendingPathComponent("server").path],
+                            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
+        try? FileManager.default.removeItem(at: prefix)
+    }
+
+    deinit { stop() }
+
+    var errorLogText: String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
+
+    /// The bridge's own lines in the error log (Apache writes them as they are, nginx quotes them
+    /// after "FastCGI sent in stderr").
+    var bridgeLogLines: [String] {
+        errorLogText.split(separator: "\n").map(String.init).filter { $0.contains("devin-bridge: ") }
+    }
+
+    /// Waits briefly for the server to flush the bridge's log line.
+    func waitForLogLines(_ count: Int) -> [String] {
+        let deadline = Date().addingTimeInterval(3)
+        var lines = bridgeLogLines
+        while lines.count < count && Date() < deadline {
+            usleep(50_000)
+            lines = bridgeLogLines
+        }
+        return lines
+    }
+}
+
+/// An HTTP answer as curl saw it.
+struct HTTPAnswer {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Sends one request with curl, as a ticketing system would. `chunked` sends the body with
+/// `Transfer-Encoding: chunked` and no Content-Length.
+func curl(_ url: String, method: String = "POST", headers: [(String, String)] = [], body: [UInt8]? = nil,
+          chunked: Bool = false) throws -> HTTPAnswer {
+    let directory = try Paths.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let headerFile = directory.appendingPathComponent("headers").path
+    let bodyFile = directory.appendingPathComponent("body").path
+    var arguments = ["-sS", "--max-time", "30", "-X", method, "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}"]
+    for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+    if chunked { arguments += ["-H", "Transfer-Encoding: chunked"] }
+    if let body {
+        let input = directory.appendingPathComponent("input")
+        try Data(body).write(to: input)
+        arguments += ["--data-binary", "@\(input.path)"]
+        if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            arguments += ["-H", "Content-Type: application/json"]
+        }
+    }
+    if method == "HEAD" { arguments = arguments.filter { $0 != "-X" && $0 != "HEAD" } + ["--head"] }
+    arguments.append(url)
+    let output = try runProcess("/usr/bin/curl", arguments: arguments, environment: ["PATH": "/usr/bin:/bin"], stdin: [])
+    guard let status = Int(String(decoding: output.stdout, as: UTF8.self)), status > 0 else {
+        throw HarnessError("curl failed: \(output.stderr)")
+    }
+    let headerText = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
+    let parsed: [(String, String)] = headerText.split(separator: "\r\n").compactMap { line in
+        guard let colon = line.firstIndex(of: ":") else { return nil }
+        return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+    }
+    let body = (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))).map(Array.init) ?? []
+    return HTTPAnswer(status: status, headers: parsed, body: body)
+}

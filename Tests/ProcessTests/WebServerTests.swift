@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// Signed webhooks through the real web servers, configured from deploy/.
+@Suite("Behind Apache (mod_cgid) and nginx + fcgiwrap", .serialized)
+struct WebServerTests {
+    static let servers = WebServer.Kind.allCases
+
+    /// The bridge's settings, written to the config file the CGI reads (never to the server's env).
+    static func settings(apiBase: String, extra: [String: String] = [:]) -> [String: String] {
+        [
+            "DEVIN_API_KEY": TestSecrets.apiKey,
+            "DEVIN_ORG_ID": TestSecrets.orgID,
+            "WEBHOOK_SECRET": TestSecrets.webhookSecret,
+            "TICKET_API_TOKEN": TestSecrets.ticketToken,
+            "DEVIN_API_BASE": apiBase,
+            "DEVIN_TIMEOUT_SECONDS": "5",
+        ].merging(extra) { $1 }
+    }
+
+    let signer = BridgeProcess(apiBase: "http://127.0.0.1:9")
+
+    func signed(_ body: [UInt8], delivery: String? = nil) throws -> [(String, String)] {
+        var headers = [("X-Hub-Signature-256", try signer.signature(body))]
+        if let delivery { headers.append(("X-GitHub-Delivery", delivery)) }
+        return headers
+    }
+
+    /// No secret in the error log, whatever happened.
+    func expectNoSecrets(in server: WebServer, _ answers: [HTTPAnswer]) {
+        let log = server.errorLogText
+        for secret in TestSecrets.all {
+            #expect(!log.contains(secret), "the \(server.kind) error log holds a secret")
+            for answer in answers {
+                #expect(!answer.text.contains(secret))
+                #expect(!answer.headers.contains { $0.1.contains(secret) })
+            }
+        }
+    }
+
+    @Test("A signed ticket creates one session, with the secrets read from the config file", arguments: servers)
+    func created(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let body = ticketBody()
+        let answer = try curl(server.url + "/hooks/tickets", headers: try signed(body, delivery: "gh-delivery-42"), body: body)
+
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.header("Content-Type") == "application/json")
+        #expect(answer.json["status"] as? String == "created")
+        let sessions = api.sessions
+        #expect(sessions.count == 1)
+        #expect(answer.json["session_id"] as? String == sessions.first?["session_id"] as? String)
+        // The API key and the ticket token came from the 0640 config file the CGI read as www-data.
+        let sent = try #require(api.requests.first)
+        #expect((sent["headers"] as? [String: String])?["authorization"] == "Bearer \(TestSecrets.apiKey)")
+        let secrets = (sent["json"] as? [String: Any])?["session_secrets"] as? [[String: Any]]
+        #expect(secrets?.first?["value"] as? String == TestSecrets.ticketToken)
+
+        // The delivery id header reached the CGI and its log line reached the error log.
+        let lines = server.waitForLogLines(1)
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("delivery=gh-delivery-42") == true)
+        #expect(lines.first?.contains("decision=created") == true)
+        #expect(lines.first?.contains("status=200") == true)
+        expectNoSecrets(in: server, [answer])
+    }
+
+    @Test("Skip, reject and refuse answer their statuses through the server", arguments: servers)
+    func statuses(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let hook = server.url + "/hooks/tickets"
+        var answers: [HTTPAnswer] = []
+
+        let plain = ticketBody(labels: ["bug"])
+        let skipped = try curl(hook, headers: try signed(plain), body: plain)
+        #expect(skipped.status == 200)
+        #expect(skipped.json["status"] as? String == "skipped")
+        answers.append(skipped)
+
+        let body = ticketBody()
+        let unsigned = try curl(hook, body: body)
+        #expect(unsigned.status == 401)
+        #expect(unsigned.json["error"] as? String == "missing_signature")
+        answers.append(unsigned)
+
+        let wrong = try curl(hook, headers: [("X-Hub-Signature-256", try signer.signature(body, secret: "some other secret"))], body: body)
+        #expect(wrong.status == 401)
+        #expect(wrong.json["error"] as? String == "bad_signature")
+        answers.append(wrong)
+
+        let notJSON = Array("this is not json".utf8)
+        let bad = try curl(hook, headers: try signed(notJSON), body: notJSON)
+        #expect(bad.status == 400)
+        #expect(bad.json["error"] as? String == "invalid_json")
+        answers.append(bad)
+
+        let put = try curl(hook, method: "PUT", body: body)
+        #expect(put.status == 405)
+        #expect(put.header("Allow") == "POST")
+        #expect(put.header("Content-Type") == "application/json")
+        answers.append(put)
+
+        let health = try curl(hook, method: "GET")
+        #expect(health.status == 200)
+        #expect(health.json["configured"] as? Bool == true)
+        answers.append(health)
+
+        // Jira Server signs in X-Hub-Signature: the header mapping reaches the CGI too.
+        let jira = try curl(hook, headers: [("X-Hub-Signature", try signer.signature(plain))], body: plain)
+        #expect(jira.status == 200)
+        answers.append(jira)
+
+        #expect(api.requests.isEmpty)
+        #expect(server.waitForLogLines(7).count == 7)
+        expectNoSecrets(in: server, answers)
+    }
+
+    @Test("Bodies: ~900 KB arrives and is answered, over MAX_BODY_BYTES is the bridge's own 413", arguments: servers)
+    func bodies(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let hook = server.url + "/hooks/tickets"
+
+        let large = ticketBody(description: String(repeating: "A long stack trace line.\n", count: 36_000))
+        #expect(large.count > 880_000 && large.count < 1_048_576)
+        let created = try curl(hook, headers: try signed(large), body: large)
+        #expect(created.status == 200, "\(created.text)")
+        #expect(created.json["status"] as? String == "created")
+
+        // Refused before any parsing: the response must still arrive, so the body was drained.
+        let refused = try curl(hook, headers: [("X-Hub-Signature-256", "sha256=" + String(repeating: "0", count: 64))], body: large)
+        #expect(refused.status == 401)
+        #expect(refused.json["error"] as? String == "bad_signature")
+
+        let tooLarge = [UInt8](repeating: UInt8(ascii: "x"), count: 1_500_000)
+        let over = try curl(hook, headers: try signed(tooLarge), body: tooLarge)
+        #expect(over.status == 413)
+        #expect(over.json["error"] as? String == "payload_too_large")
+
+        let overChunked = try curl(hook, headers: try signed(tooLarge), body: tooLarge, chunked: true)
+        #expect(overChunked.status == 413)
+        #expect(api.sessions.count == 1)
+    }
+
+    @Test("A chunked upload with no Content-Length is read and creates the session", arguments: servers)
+    func chunked(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let body = ticketBody()
+        let answer = try curl(server.url + "/hooks/tickets", headers: try signed(body), body: body, chunked: true)
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.json["status"] as? String == "created")
+        #expect(api.sessions.count == 1)
+    }
+
+    @Test("Repeated signature headers: never a session without every presented signature valid", arguments: servers)
+    func repeatedSignatureHeaders(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let hook = server.url + "/hooks/tickets"
+        let body = ticketBody()
+        let good = try signer.signature(body)
+        let bad = "sha256=" + String(repeating: "ab", count: 32)
+
+        let twiceGood = try curl(hook, headers: [("X-Hub-Signature-256", good), ("X-Hub-Signature-256", good)], body: body)
+        #expect(twiceGood.status == 200, "\(twiceGood.text)")
+
+        let twiceBad = try curl(hook, headers: [("X-Hub-Signature-256", bad), ("X-Hub-Signature-256", bad)], body: body)
+        #expect(twiceBad.status == 401)
+
+        let badThenGood = try curl(hook, headers: [("X-Hub-Signature-256", bad), ("X-Hub-Signature-256", good)], body: ticketBody(id: 99))
+        let goodThenBad = try curl(hook, headers: [("X-Hub-Signature-256", good), ("X-Hub-Signature-256", bad)], body: ticketBody(id: 98))
+        #expect(badThenGood.status == 401)
+        #expect(goodThenBad.status == 401)
+        #expect(api.sessions.count == 1)
+    }
+
+    @Test("A broken configuration is a 500 whose reason is in the error log, never in the answer", arguments: servers)
+    func misconfigured(kind: WebServer.Kind) throws {
+        var settings = Self.settings(apiBase: "http://127.0.0.1:9")
+        settings["WEBHOOK_SECRET"] = nil
+        let server = try WebServer(kind, settings: settings)
+        defer { server.stop() }
+        let body = ticketBody()
+        let answer = try curl(server.url + "/hooks/tickets", headers: try signed(body), body: body)
+        #expect(answer.status == 500)
+        #expect(answer.json["error"] as? String == "not_configured")
+        let lines = server.waitForLogLines(1)
+        #expect(lines.first?.contains("WEBHOOK_SECRET is not set") == true)
+        expectNoSecrets(in: server, [answer])
+    }
+}
