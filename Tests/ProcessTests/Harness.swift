@@ -49,8 +49,10 @@ struct ProcessOutput {
 }
 
 /// Runs a program with exactly the given environment and stdin, collecting its output.
+/// A process still running after `timeout` seconds is killed, so a hang fails the test instead
+/// of stalling the run.
 func runProcess(_ path: String, arguments: [String] = [], environment: [String: String],
-                stdin: [UInt8], closeStdinEarly: Bool = false) throws -> ProcessOutput {
+                stdin: [UInt8], closeStdinEarly: Bool = false, timeout: Double = 120) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -69,6 +71,10 @@ func runProcess(_ path: String, arguments: [String] = [], environment: [String: 
         try? handle.close()
     }
     writer.start()
+    let pid = process.processIdentifier
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    defer { watchdog.cancel() }
     let group = DispatchGroup()
     let collected = Collected()
     group.enter()

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds devin-bridge with the Swift runtime linked in and installs it as a CGI program.
+#
+#   sudo deploy/install.sh
+#
+# Settings (environment variables):
+#   DESTDIR     staging root prepended to every path (packaging); default empty
+#   PREFIX      default /usr/local: the admin command goes to $PREFIX/bin
+#   BINDIR      default $PREFIX/bin
+#   CGI_DIR     default /usr/lib/cgi-bin (Debian's cgi-bin, used by both deploy/ drop-ins)
+#   CONF_DIR    default /etc/devin-bridge
+#   WEB_GROUP   default www-data: the group the web server runs CGI programs as
+#   BUILD_DIR   default .build in the checkout: SwiftPM's build folder (--scratch-path)
+#   SKIP_BUILD  1: install the existing $BUILD_DIR/release/devin-bridge without building
+#
+# Safe to run again: the binary is replaced atomically, an existing bridge.conf is never
+# overwritten (only a world-readable one is made private), directories are left as they are.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr/local}
+BINDIR=${BINDIR:-$PREFIX/bin}
+CGI_DIR=${CGI_DIR:-/usr/lib/cgi-bin}
+CONF_DIR=${CONF_DIR:-/etc/devin-bridge}
+WEB_GROUP=${WEB_GROUP:-www-data}
+
+say() { printf 'install: %s\n' "$*"; }
+die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }
+
+BUILD_DIR=${BUILD_DIR:-$root/.build}
+binary=$BUILD_DIR/release/devin-bridge
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    command -v swift >/dev/null || die "swift is not on PATH: install the Swift toolchain (https://swift.org/install) or set SKIP_BUILD=1 with a prebuilt $BUILD_DIR/release/devin-bridge"
+    say "building a release binary with the Swift runtime linked statically"
+    (cd "$root" && swift build -c release --static-swift-stdlib --product devin-bridge --scratch-path "$BUILD_DIR")
+fi
+[ -x "$binary" ] || die "no binary at $binary"
+
+# The target host must need no Swift toolchain: no libswift*.so among the dynamic dependencies.
+if ldd "$binary" | grep -q 'libswift'; then
+    die "$binary links the Swift runtime dynamically; build with --static-swift-stdlib"
+fi
+if ldd "$binary" | grep -q 'not found'; then
+    die "$binary needs libraries this host lacks: $(ldd "$binary" | grep 'not found' | tr -s ' \t' ' ')"
+fi
+
+as_root=0
+[ "$(id -u)" = 0 ] && as_root=1
+if [ $as_root = 1 ] && ! getent group "$WEB_GROUP" >/dev/null; then
+    die "group $WEB_GROUP does not exist: install the web server first, or set WEB_GROUP"
+fi
+
+# The CGI program, replaced atomically so a request in flight never sees half a file.
+install -d -m 0755 "$DESTDIR$CGI_DIR"
+tmp="$DESTDIR$CGI_DIR/.devin-bridge.new.$$"
+install -m 0755 "$binary" "$tmp"
+mv -f "$tmp" "$DESTDIR$CGI_DIR/devin-bridge"
+say "installed $DESTDIR$CGI_DIR/devin-bridge ($(du -h "$DESTDIR$CGI_DIR/devin-bridge" | cut -f1))"
+
+# The admin command (check, sign): the same binary.
+install -d -m 0755 "$DESTDIR$BINDIR"
+ln -sfn "$CGI_DIR/devin-bridge" "$DESTDIR$BINDIR/devin-bridge"
+say "linked $DESTDIR$BINDIR/devin-bridge -> $CGI_DIR/devin-bridge"
+
+# The configuration: created once from the example, never overwritten; readable by root and the
+# web server's group only, since it holds the secrets.
+conf="$DESTDIR$CONF_DIR/bridge.conf"
+if [ ! -d "$DESTDIR$CONF_DIR" ]; then
+    install -d -m 0750 "$DESTDIR$CONF_DIR"
+    [ $as_root = 1 ] && chown "root:$WEB_GROUP" "$DESTDIR$CONF_DIR"
+fi
+if [ -e "$conf" ]; then
+    say "kept the existing $conf"
+    if [ -n "$(find "$conf" -maxdepth 0 -perm /o=rwx)" ]; then
+        chmod o-rwx "$conf"
+        say "made $conf unreadable to others (it holds secrets)"
+    fi
+else
+    install -m 0640 "$here/bridge.conf.example" "$conf"
+    [ $as_root = 1 ] && chown "root:$WEB_GROUP" "$conf"
+    say "created $conf from the example: fill in DEVIN_API_KEY, DEVIN_ORG_ID and WEBHOOK_SECRET"
+fi
+[ $as_root = 1 ] || say "not root: ownership left as is; make $conf root:$WEB_GROUP 0640 when installing for real"
+
+cat <<NEXT
+install: next steps
+  1. edit $CONF_DIR/bridge.conf, then run: devin-bridge check
+  2. Apache: cp $here/apache/devin-bridge.conf /etc/apache2/conf-available/ && a2enmod cgid && a2enconf devin-bridge && systemctl reload apache2
+     nginx:  cp $here/nginx/devin-bridge.conf /etc/nginx/snippets/ and include it in your server block;
+             see $here/fcgiwrap/override.conf for more than one fcgiwrap worker
+  3. point the ticketing system's webhook at https://<your host>/hooks/tickets with the same secret
+NEXT
