@@ -9,6 +9,8 @@
 #   BINDIR      default $PREFIX/bin
 #   CGI_DIR     default /usr/lib/cgi-bin (Debian's cgi-bin, used by both deploy/ drop-ins)
 #   CONF_DIR    default /etc/devin-bridge
+#   STATE_DIR   default /var/lib/devin-bridge: the delivery records (owned by WEB_USER, 0750)
+#   WEB_USER    default www-data: the user the web server runs CGI programs as
 #   WEB_GROUP   default www-data: the group the web server runs CGI programs as
 #   BUILD_DIR   default .build in the checkout: SwiftPM's build folder (--scratch-path)
 #   SKIP_BUILD  1: install the existing $BUILD_DIR/release/devin-bridge without building
@@ -25,6 +27,8 @@ BINDIR=${BINDIR:-$PREFIX/bin}
 CGI_DIR=${CGI_DIR:-/usr/lib/cgi-bin}
 CONF_DIR=${CONF_DIR:-/etc/devin-bridge}
 WEB_GROUP=${WEB_GROUP:-www-data}
+WEB_USER=${WEB_USER:-www-data}
+STATE_DIR=${STATE_DIR:-/var/lib/devin-bridge}
 
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }
@@ -50,6 +54,9 @@ as_root=0
 [ "$(id -u)" = 0 ] && as_root=1
 if [ $as_root = 1 ] && ! getent group "$WEB_GROUP" >/dev/null; then
     die "group $WEB_GROUP does not exist: install the web server first, or set WEB_GROUP"
+fi
+if [ $as_root = 1 ] && ! getent passwd "$WEB_USER" >/dev/null; then
+    die "user $WEB_USER does not exist: install the web server first, or set WEB_USER"
 fi
 
 # The CGI program, replaced atomically so a request in flight never sees half a file.
@@ -82,13 +89,37 @@ else
     [ $as_root = 1 ] && chown "root:$WEB_GROUP" "$conf"
     say "created $conf from the example: fill in DEVIN_API_KEY, DEVIN_ORG_ID and WEBHOOK_SECRET"
 fi
-[ $as_root = 1 ] || say "not root: ownership left as is; make $conf root:$WEB_GROUP 0640 when installing for real"
+# The state directory: written by the CGI (as the web server's user) and by `devin-bridge retry`.
+if [ ! -d "$DESTDIR$STATE_DIR" ]; then
+    install -d -m 0750 "$DESTDIR$STATE_DIR"
+    [ $as_root = 1 ] && chown "$WEB_USER:$WEB_GROUP" "$DESTDIR$STATE_DIR"
+    say "created $DESTDIR$STATE_DIR (owner $WEB_USER, mode 0750)"
+else
+    say "kept the existing $DESTDIR$STATE_DIR"
+fi
+
+# The retry timer's units, when systemd is there to run them.
+if [ -d "$DESTDIR/etc/systemd/system" ] || [ -n "$DESTDIR" ]; then
+    install -d -m 0755 "$DESTDIR/etc/systemd/system"
+    for unit in devin-bridge-retry.service devin-bridge-retry.timer; do
+        sed -e "s|/usr/local/bin/devin-bridge|$BINDIR/devin-bridge|g" -e "s|User=www-data|User=$WEB_USER|" \
+            -e "s|Group=www-data|Group=$WEB_GROUP|" -e "s|/var/lib/devin-bridge|$STATE_DIR|g" \
+            "$here/systemd/$unit" > "$DESTDIR/etc/systemd/system/$unit"
+        chmod 0644 "$DESTDIR/etc/systemd/system/$unit"
+    done
+    say "installed the retry timer units in $DESTDIR/etc/systemd/system (enable: systemctl enable --now devin-bridge-retry.timer)"
+fi
+
+[ $as_root = 1 ] || say "not root: ownership left as is; make $conf root:$WEB_GROUP 0640 and $STATE_DIR $WEB_USER-owned when installing for real"
 
 cat <<NEXT
 install: next steps
   1. edit $CONF_DIR/bridge.conf, then run: devin-bridge check
+     (and if STATE_DIR is not $STATE_DIR there, create that directory owned by $WEB_USER)
   2. Apache: cp $here/apache/devin-bridge.conf /etc/apache2/conf-available/ && a2enmod cgid && a2enconf devin-bridge && systemctl reload apache2
      nginx:  cp $here/nginx/devin-bridge.conf /etc/nginx/snippets/ and include it in your server block;
              see $here/fcgiwrap/override.conf for more than one fcgiwrap worker
   3. point the ticketing system's webhook at https://<your host>/hooks/tickets with the same secret
+  4. deliver queued tickets: systemctl enable --now devin-bridge-retry.timer
+     (or from cron, every minute: sudo -u $WEB_USER $BINDIR/devin-bridge retry)
 NEXT

@@ -22,6 +22,11 @@ public enum AdminCommands {
         From a shell:
           devin-bridge check          load and validate the configuration, print it with secrets masked;
                                       exits 1 when something must be fixed
+          devin-bridge retry [--now]  deliver the queued tickets that are due (--now: all of them, ignoring the
+                                      backoff but not MAX_SESSIONS_PER_HOUR), resolve interrupted attempts,
+                                      prune old records; for cron or the systemd timer in deploy/systemd
+          devin-bridge status [--json]
+                                      recent sessions, queued and failed tickets with reasons and next attempt
           devin-bridge sign           print the signature header for the body on stdin, e.g.
                                         curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
           devin-bridge --version      print the version
@@ -32,7 +37,8 @@ public enum AdminCommands {
 
         """
 
-    public static func run(_ arguments: [String], environment: [String: String], stdin: () -> [UInt8]) -> CommandResult {
+    public static func run(_ arguments: [String], environment: [String: String], transport: any HTTPTransport,
+                           clock: BridgeClock = .system, stdin: () -> [UInt8]) -> CommandResult {
         switch arguments.first {
         case nil, "--help", "-h", "help":
             return CommandResult(stdout: usage)
@@ -42,6 +48,28 @@ public enum AdminCommands {
             return check(Configuration.load(environment: environment))
         case "sign":
             return sign(Configuration.load(environment: environment), body: stdin())
+        case "retry", "status":
+            let options = Set(arguments.dropFirst())
+            let known: Set<String> = arguments.first == "retry" ? ["--now"] : ["--json"]
+            guard options.isSubset(of: known) else {
+                return CommandResult(stderr: "devin-bridge \(arguments[0]): unknown option \(options.subtracting(known).sorted().joined(separator: " "))\n", exitCode: 2)
+            }
+            let report = Configuration.load(environment: environment)
+            guard let configuration = report.configuration else {
+                return CommandResult(stderr: report.problems.map { "problem: \($0)\n" }.joined()
+                                        + "devin-bridge \(arguments[0]): fix the configuration first (devin-bridge check)\n", exitCode: 1)
+            }
+            var note = ""
+            do {
+                if let switched = try StateOwner.adopt(configuration.stateDirectory) { note = "devin-bridge: \(switched)\n" }
+            } catch let error as BridgeError {
+                return CommandResult(stderr: "devin-bridge \(arguments[0]): \(error.logDetail)\n", exitCode: 1)
+            } catch {}
+            var result = arguments[0] == "status"
+                ? status(configuration, clock: clock, json: options.contains("--json"))
+                : retry(configuration, transport: transport, clock: clock, ignoringBackoff: options.contains("--now"))
+            result.stderr = note + result.stderr
+            return result
         case let other?:
             return CommandResult(stderr: "devin-bridge: unknown command \(other.debugDescription)\n\n" + usage, exitCode: 2)
         }
@@ -49,6 +77,7 @@ public enum AdminCommands {
 
     /// Prints every setting (secrets masked), then warnings and problems.
     public static func check(_ report: ConfigurationReport) -> CommandResult {
+        var problems = report.problems
         var out = "configuration file: \(report.file ?? "(none read)")\n"
         let width = Configuration.knownKeys.map(\.count).max() ?? 0
         for key in Configuration.knownKeys {
@@ -69,15 +98,20 @@ public enum AdminCommands {
             }.joined(separator: ", ") + "\n"
             out += "sessions are created at: \(DevinClient(configuration: configuration, transport: NoTransport()).sessionsURL)"
             out += configuration.dryRun ? " (DRY_RUN: not called)\n" : "\n"
+            let state = StateOwner.describe(configuration.stateDirectory)
+            out += state.line + "\n"
+            if let problem = state.problem { problems.append(problem) }
         }
         var err = ""
         for warning in report.warnings { err += "warning: \(warning)\n" }
-        for problem in report.problems { err += "problem: \(problem)\n" }
-        if report.problems.isEmpty {
+        for problem in problems { err += "problem: \(problem)\n" }
+        if problems.isEmpty {
             out += "configuration OK\n"
             return CommandResult(stdout: out, stderr: err)
         }
-        err += "\(report.problems.count) problem(s): the bridge refuses every webhook until they are fixed\n"
+        err += report.problems.isEmpty
+            ? "\(problems.count) problem(s): accepted tickets fail until they are fixed\n"
+            : "\(problems.count) problem(s): the bridge refuses every webhook until they are fixed\n"
         return CommandResult(stdout: out, stderr: err, exitCode: 1)
     }
 

@@ -27,10 +27,15 @@ public enum BridgeError: Error, Equatable, Sendable {
     // The Devin API.
     case upstreamTimeout(seconds: Double)
     case upstreamUnreachable(String)
+    /// The connection broke after the request was sent: a session may exist.
+    case upstreamDropped(String)
     case upstreamServerError(status: Int)
     case upstreamRateLimited(retryAfter: String?)
     case upstreamRejected(status: Int, detail: String)
     case upstreamBadResponse(String)
+
+    // The state directory.
+    case stateUnavailable(String)
 
     /// The HTTP status the sender receives.
     public var status: HTTPStatus {
@@ -40,10 +45,10 @@ public enum BridgeError: Error, Equatable, Sendable {
         case .payloadTooLarge: return .payloadTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType
         case .missingSignature, .badSignature: return .unauthorized
-        case .notConfigured: return .internalServerError
+        case .notConfigured, .stateUnavailable: return .internalServerError
         case .invalidJSON, .missingField, .invalidField: return .badRequest
         case .upstreamTimeout: return .gatewayTimeout
-        case .upstreamUnreachable, .upstreamServerError, .upstreamRateLimited,
+        case .upstreamUnreachable, .upstreamDropped, .upstreamServerError, .upstreamRateLimited,
              .upstreamRejected, .upstreamBadResponse:
             return .badGateway
         }
@@ -65,11 +70,12 @@ public enum BridgeError: Error, Equatable, Sendable {
         case .missingField: return "missing_field"
         case .invalidField: return "invalid_field"
         case .upstreamTimeout: return "upstream_timeout"
-        case .upstreamUnreachable: return "upstream_unreachable"
+        case .upstreamUnreachable, .upstreamDropped: return "upstream_unreachable"
         case .upstreamServerError: return "upstream_error"
         case .upstreamRateLimited: return "upstream_rate_limited"
         case .upstreamRejected: return "upstream_rejected"
         case .upstreamBadResponse: return "upstream_bad_response"
+        case .stateUnavailable: return "state_unavailable"
         }
     }
 
@@ -107,6 +113,11 @@ public enum BridgeError: Error, Equatable, Sendable {
             return "The Devin API did not answer within \(formatSeconds(seconds)) s (DEVIN_TIMEOUT_SECONDS)."
         case .upstreamUnreachable(let reason):
             return "The Devin API could not be reached: \(reason)."
+        case .upstreamDropped(let reason):
+            return "The connection to the Devin API broke before its answer: \(reason)."
+        case .stateUnavailable:
+            return "The bridge cannot record the ticket in its state directory; its administrator finds why in "
+                + "the web server's error log or with `devin-bridge check`."
         case .upstreamServerError(let status):
             return "The Devin API failed with HTTP \(status); try again later."
         case .upstreamRateLimited(let retryAfter):
@@ -123,6 +134,7 @@ public enum BridgeError: Error, Equatable, Sendable {
     public var logDetail: String {
         switch self {
         case .notConfigured(let problems): return problems.joined(separator: "; ")
+        case .stateUnavailable(let reason): return reason
         default: return message
         }
     }
@@ -130,7 +142,16 @@ public enum BridgeError: Error, Equatable, Sendable {
     /// Whether trying the same call again later may succeed (used for the delivery guarantees).
     public var isRetryable: Bool {
         switch self {
-        case .upstreamTimeout, .upstreamUnreachable, .upstreamServerError, .upstreamRateLimited: return true
+        case .upstreamTimeout, .upstreamUnreachable, .upstreamDropped, .upstreamServerError, .upstreamRateLimited: return true
+        default: return false
+        }
+    }
+
+    /// Whether the failed call may still have created a session (the request reached Devin but
+    /// its answer was lost or was an error of its own): look before creating again.
+    public var mayHaveCreatedSession: Bool {
+        switch self {
+        case .upstreamTimeout, .upstreamDropped, .upstreamServerError, .upstreamBadResponse: return true
         default: return false
         }
     }

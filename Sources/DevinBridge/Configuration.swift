@@ -19,6 +19,10 @@ public struct Configuration: Sendable {
     public var timeoutSeconds: Double
     public var maxBodyBytes: Int
     public var dryRun: Bool
+    public var stateDirectory: String = Configuration.defaultStateDirectory
+    /// 0: no cap.
+    public var maxSessionsPerHour: Int = Configuration.defaultMaxSessionsPerHour
+    public var retentionDays: Int = Configuration.defaultRetentionDays
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -26,17 +30,22 @@ public struct Configuration: Sendable {
     public static let defaultTimeoutSeconds = 8.0
     public static let defaultMaxBodyBytes = 1_048_576
     public static let minimumSecretLength = 8
+    public static let defaultStateDirectory = "/var/lib/devin-bridge"
+    public static let defaultMaxSessionsPerHour = 20
+    public static let defaultRetentionDays = 30
 
     /// Every key the bridge reads; anything else in the file is probably a typo.
     public static let knownKeys: [String] = [
         "DEVIN_API_KEY", "DEVIN_ORG_ID", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "TRIGGER_LABELS",
         "TICKET_API_DOCS_URL", "TICKET_URL_TEMPLATE", "DEVIN_API_BASE", "DEVIN_TIMEOUT_SECONDS",
-        "MAX_BODY_BYTES", "DRY_RUN",
+        "MAX_BODY_BYTES", "DRY_RUN", "STATE_DIR", "MAX_SESSIONS_PER_HOUR", "RETENTION_DAYS",
     ]
     /// What an unset key means.
     public static let defaults: [String: String] = [
         "TRIGGER_LABELS": defaultTriggerLabels, "DEVIN_API_BASE": defaultAPIBase,
         "DEVIN_TIMEOUT_SECONDS": "8", "MAX_BODY_BYTES": String(defaultMaxBodyBytes), "DRY_RUN": "0",
+        "STATE_DIR": defaultStateDirectory, "MAX_SESSIONS_PER_HOUR": String(defaultMaxSessionsPerHour),
+        "RETENTION_DAYS": String(defaultRetentionDays),
     ]
     /// Keys whose values are never shown.
     public static let secretKeys: Set<String> = ["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN"]
@@ -181,13 +190,36 @@ extension Configuration {
             }
         }
 
+        var stateDirectory = defaultStateDirectory
+        if let text = optional("STATE_DIR") {
+            if text.hasPrefix("/") {
+                stateDirectory = text
+                while stateDirectory.count > 1 && stateDirectory.hasSuffix("/") { stateDirectory.removeLast() }
+            } else {
+                problems.append("STATE_DIR must be an absolute path, not \(text.debugDescription)")
+            }
+        }
+        var cap = defaultMaxSessionsPerHour
+        if let text = optional("MAX_SESSIONS_PER_HOUR") {
+            if let value = Int(text), value >= 0 { cap = value } else {
+                problems.append("MAX_SESSIONS_PER_HOUR must be a whole number, 0 for no cap, not \(text.debugDescription)")
+            }
+        }
+        var retention = defaultRetentionDays
+        if let text = optional("RETENTION_DAYS") {
+            if let value = Int(text), value >= 1 { retention = value } else {
+                problems.append("RETENTION_DAYS must be a whole number of days, at least 1, not \(text.debugDescription)")
+            }
+        }
+
         var configuration: Configuration?
         if problems.isEmpty, let apiKey, let orgID, let webhookSecret {
             configuration = Configuration(
                 apiKey: Secret(apiKey), orgID: orgID, webhookSecret: Secret(webhookSecret),
                 ticketAPIToken: ticketToken, triggerLabels: triggerLabels, ticketAPIDocsURL: docsURL,
                 ticketURLTemplate: template, apiBase: apiBase, timeoutSeconds: timeout,
-                maxBodyBytes: maxBody, dryRun: dryRun)
+                maxBodyBytes: maxBody, dryRun: dryRun, stateDirectory: stateDirectory,
+                maxSessionsPerHour: cap, retentionDays: retention)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,

@@ -76,6 +76,7 @@ public struct DevinClient: Sendable {
         case .success(let answer): response = answer
         case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
         case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
+        case .failure(.dropped(let reason)): throw BridgeError.upstreamDropped(reason)
         }
         switch response.status {
         case 200, 201:
@@ -87,6 +88,39 @@ public struct DevinClient: Sendable {
         default:
             throw Self.error(for: response, orgID: orgID)
         }
+    }
+
+    /// The session tagged `tag`, if Devin has one (`GET .../sessions?tags=`): how a ticket whose
+    /// earlier attempt may have created a session finds it instead of creating a second.
+    public func findSession(tag: String) throws -> CreatedSession? {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&+=#?/")
+        let query = "tags=\(tag.addingPercentEncoding(withAllowedCharacters: allowed) ?? tag)&first=10"
+        let request = HTTPRequest(method: "GET", url: sessionsURL + "?" + query, headers: [
+            "Authorization": "Bearer \(apiKey.value)",
+            "Accept": "application/json",
+        ])
+        let response: HTTPResponse
+        switch transport.send(request, timeout: timeout) {
+        case .success(let answer): response = answer
+        case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
+        case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
+        case .failure(.dropped(let reason)): throw BridgeError.upstreamUnreachable(reason)
+        }
+        guard response.status == 200 else {
+            if response.status == 403 {
+                throw BridgeError.upstreamRejected(status: 403, detail: "Devin refused to list sessions: the service user needs the ViewOrgSessions permission to check for an earlier session")
+            }
+            throw Self.error(for: response, orgID: orgID)
+        }
+        struct Page: Decodable {
+            struct Item: Decodable { let session_id: String; let url: String; let tags: [String]? }
+            let items: [Item]
+        }
+        guard let page = try? JSONDecoder().decode(Page.self, from: Data(response.body)) else {
+            throw BridgeError.upstreamBadResponse("the session list is not the documented JSON")
+        }
+        return page.items.first { $0.tags?.contains(tag) ?? true }.map { CreatedSession(sessionID: $0.session_id, url: $0.url) }
     }
 
     /// Maps a non-success answer to the error that names its cause.

@@ -44,6 +44,22 @@ public enum HMACSHA256 {
     }
 }
 
+/// SHA-256 digests (for file names of state records), from libcrypto.
+public enum SHA256Digest {
+    public static func hash<Message: Collection>(_ message: Message) -> [UInt8] where Message.Element == UInt8 {
+        let bytes = Array(message)
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let ok = bytes.withUnsafeBytes { input in
+            digest.withUnsafeMutableBufferPointer { output in
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        precondition(ok == 1 && length == 32, "OpenSSL SHA-256 failed")
+        return Array(digest.prefix(32))
+    }
+}
+
 /// Lower-case hex of bytes, and bytes from hex of either case.
 public enum Hex {
     public static func encode(_ bytes: [UInt8]) -> String {

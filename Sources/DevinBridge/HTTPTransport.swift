@@ -30,8 +30,10 @@ public struct HTTPResponse: Sendable, Equatable {
 public enum TransportError: Error, Equatable, Sendable {
     /// Nothing came back within the timeout (the request may have been received).
     case timeout
-    /// The connection could not be made or broke; the reason is for the log.
+    /// The connection could not be made: the request was not sent.
     case connection(String)
+    /// The connection broke after the request was sent: it may have been acted on.
+    case dropped(String)
 }
 
 /// Sends one request and waits for the answer, at most `timeout` seconds.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the bridge answers and logs for one request.
 public struct Outcome: Sendable {
     public var response: CGIResponse
@@ -84,7 +86,8 @@ public struct Handler: Sendable {
         }
         log.set("label", trigger.name)
 
-        let request = Self.sessionRequest(for: ticket, trigger: trigger, configuration: configuration)
+        let key = TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
+        let request = Self.sessionRequest(for: ticket, trigger: trigger, key: key, configuration: configuration)
         let client = DevinClient(configuration: configuration, transport: transport)
         if configuration.dryRun {
             log.set("decision", "dry_run")
@@ -95,24 +98,46 @@ public struct Handler: Sendable {
                                headers: http.headers.merging(["Authorization": "Bearer ********"]) { $1 },
                                body: request.masked)))
         }
-        do {
-            let session = try client.createSession(request)
+        let deliverer = Deliverer(store: try FileStateStore(directory: configuration.stateDirectory),
+                                  client: client, configuration: configuration, clock: clock)
+        var stored = request
+        stored.session_secrets = nil
+        switch try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers)) {
+        case .created(let record):
             log.set("decision", "created")
-            log.set("session", session.sessionID)
-            return .json(.ok, Created(ticket: ticket.id, label: trigger.name, session_id: session.sessionID, url: session.url))
-        } catch let error as BridgeError {
+            log.set("session", record.sessionID)
+            return .json(.ok, SessionAnswer(status: "created", ticket: ticket.id, label: trigger.name,
+                                            session_id: record.sessionID ?? "", url: record.url ?? ""))
+        case .duplicate(let record), .notDue(let record):
+            log.set("decision", "duplicate")
+            log.set("session", record.sessionID)
+            return .json(.ok, SessionAnswer(status: "duplicate", ticket: ticket.id, label: trigger.name,
+                                            session_id: record.sessionID ?? "", url: record.url ?? ""))
+        case .queued(let record):
+            log.set("decision", "queued")
+            log.set("reason", record.reason)
+            let next = record.nextAttemptAt.map { ISO8601DateFormatter().string(from: $0) }
+            log.set("next_attempt", next)
+            return .json(.accepted, Queued(ticket: ticket.id, label: trigger.name,
+                                           reason: record.reason ?? "queued", next_attempt_at: next))
+        case .inProgress:
+            log.set("decision", "in_progress")
+            return .json(.accepted, InProgress(ticket: ticket.id, label: trigger.name))
+        case .failed(_, let error):
             log.set("decision", "failed")
             throw error
         }
     }
 
     /// The session request for a ticket that triggered.
-    public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, configuration: Configuration) -> SessionCreateRequest {
+    public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, key: TicketKey? = nil,
+                                      configuration: Configuration) -> SessionCreateRequest {
         let builder = PromptBuilder(configuration: configuration)
+        let key = key ?? TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
         return SessionCreateRequest(
             prompt: builder.prompt(for: ticket),
             title: builder.title(for: ticket),
-            tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge"],
+            tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge", key.tag],
             playbook_id: trigger.playbookID,
             session_secrets: configuration.ticketAPIToken.map {
                 [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
@@ -139,12 +164,27 @@ public struct Handler: Sendable {
     }
 }
 
-struct Created: Encodable {
-    var status = "created"
+struct SessionAnswer: Encodable {
+    let status: String
     let ticket: String
     let label: String
     let session_id: String
     let url: String
+}
+
+struct Queued: Encodable {
+    var status = "queued"
+    let ticket: String
+    let label: String
+    let reason: String
+    let next_attempt_at: String?
+}
+
+struct InProgress: Encodable {
+    var status = "in_progress"
+    let ticket: String
+    let label: String
+    var message = "Another delivery of this ticket is being handled right now; it gets at most one session."
 }
 
 struct Skipped: Encodable {

@@ -46,12 +46,12 @@ public struct URLSessionTransport: HTTPTransport {
             case .timedOut?: return .failure(.timeout)
             case .cannotConnectToHost?: return .failure(.connection("connection refused"))
             case .cannotFindHost?, .dnsLookupFailed?: return .failure(.connection("host not found"))
-            case .networkConnectionLost?: return .failure(.connection("connection dropped before an answer"))
+            case .networkConnectionLost?: return .failure(.dropped("connection dropped before an answer"))
             case .notConnectedToInternet?: return .failure(.connection("no network"))
             case .secureConnectionFailed?, .serverCertificateUntrusted?, .serverCertificateHasBadDate?,
                  .serverCertificateNotYetValid?, .serverCertificateHasUnknownRoot?:
                 return .failure(.connection("TLS handshake failed (certificate or protocol)"))
-            case .badServerResponse?: return .failure(.connection("the answer was not valid HTTP"))
+            case .badServerResponse?: return .failure(.dropped("no valid HTTP answer (connection closed)"))
             case let other?: return .failure(.connection("URL error \(other.rawValue)"))
             case nil: return .failure(.connection("transport error"))
             }

@@ -36,7 +36,8 @@ if environment["GATEWAY_INTERFACE"] != nil {
     exit(0)
 }
 
-let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment) {
+let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment,
+                               transport: URLSessionTransport()) {
     var body = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {

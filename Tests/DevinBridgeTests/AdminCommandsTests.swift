@@ -11,7 +11,7 @@ struct AdminCommandsTests {
             var environment = environment
             environment["DEVIN_BRIDGE_CONFIG"] = path
             var stdinRead = false
-            let result = AdminCommands.run(arguments, environment: environment) {
+            let result = AdminCommands.run(arguments, environment: environment, transport: RecordingTransport.created()) {
                 stdinRead = true
                 return Array(stdin.utf8)
             }
@@ -85,7 +85,7 @@ struct AdminCommandsTests {
     @Test("check names the file it read and where each setting came from")
     func checkOrigins() throws {
         let file = "DEVIN_API_KEY=\(FakeSecret.apiKey)\nDEVIN_ORG_ID=org-file\nWEBHOOK_SECRET=\(FakeSecret.webhookSecret)\n"
-        let result = try run(["check"], file: file, environment: ["DEVIN_ORG_ID": "org-env"])
+        let result = try run(["check"], file: file, environment: ["DEVIN_ORG_ID": "org-env", "STATE_DIR": makeStateDirectory()])
         #expect(result.exitCode == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let fileLine = try #require(lines.first)
@@ -121,7 +121,7 @@ struct AdminCommandsTests {
     func checkMissingFile() throws {
         try withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("absent.conf").path
-            let result = AdminCommands.run(["check"], environment: requiredEnvironment.merging(["DEVIN_BRIDGE_CONFIG": path]) { $1 }) { [] }
+            let result = AdminCommands.run(["check"], environment: requiredEnvironment.merging(["DEVIN_BRIDGE_CONFIG": path]) { $1 }, transport: RecordingTransport.created()) { [] }
             #expect(result.exitCode == 1)
             #expect(result.stdout.hasPrefix("configuration file: (none read)\n"))
             #expect(result.stderr.contains("problem: DEVIN_BRIDGE_CONFIG names \(path), which does not exist"))

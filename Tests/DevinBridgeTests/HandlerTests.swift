@@ -308,36 +308,53 @@ struct HandlerTests {
 
     // MARK: - Upstream failures
 
-    @Test("API failures map to 502 or 504 with their code, logged with the ticket", arguments: [
-        (Result<HTTPResponse, TransportError>.success(HTTPResponse(status: 500)), 502, "upstream_error"),
-        (.success(HTTPResponse(status: 503, body: Array("<html>down</html>".utf8))), 502, "upstream_error"),
-        (.success(HTTPResponse(status: 429, headers: ["Retry-After": "60"])), 502, "upstream_rate_limited"),
-        (.success(HTTPResponse(status: 429)), 502, "upstream_rate_limited"),
-        (.success(HTTPResponse(status: 401)), 502, "upstream_rejected"),
-        (.success(HTTPResponse(status: 403)), 502, "upstream_rejected"),
-        (.success(HTTPResponse(status: 422, body: Array(#"{"detail":[{"loc":["body","prompt"],"msg":"too long"}]}"#.utf8))), 502, "upstream_rejected"),
-        (.success(HTTPResponse(status: 200, body: Array("{}".utf8))), 502, "upstream_bad_response"),
-        (.failure(.timeout), 504, "upstream_timeout"),
-        (.failure(.connection("connection refused")), 502, "upstream_unreachable"),
+    @Test("API refusals are 502 with their code, kept as failed, logged with the ticket", arguments: [
+        (Result<HTTPResponse, TransportError>.success(HTTPResponse(status: 401)), "upstream_rejected"),
+        (.success(HTTPResponse(status: 403)), "upstream_rejected"),
+        (.success(HTTPResponse(status: 404)), "upstream_rejected"),
+        (.success(HTTPResponse(status: 422, body: Array(#"{"detail":[{"loc":["body","prompt"],"msg":"too long"}]}"#.utf8))), "upstream_rejected"),
+        (.success(HTTPResponse(status: 200, body: Array("{}".utf8))), "upstream_bad_response"),
     ])
-    func upstreamFailure(_ answer: Result<HTTPResponse, TransportError>, _ status: Int, _ code: String) throws {
+    func upstreamRefusal(_ answer: Result<HTTPResponse, TransportError>, _ code: String) throws {
         let transport = RecordingTransport(answer)
-        let outcome = run(handler(transport: transport))
-        #expect(outcome.response.status.code == status)
+        let configuration = makeConfiguration()
+        let outcome = run(handler(configuration, transport: transport))
+        #expect(outcome.response.status.code == 502)
         #expect(try body(outcome)["error"] as? String == code)
         #expect(transport.requests.count == 1)
         #expect(outcome.log["error"] == code)
-        #expect(outcome.log["status"] == String(status))
+        #expect(outcome.log["decision"] == "failed")
+        #expect(outcome.log["status"] == "502")
         #expect(outcome.log["ticket"] == "PROJ-123")
+        let records = try FileStateStore(directory: configuration.stateDirectory).allRecords()
+        #expect(records.map(\.state) == [.failed])
+        #expect(records.first?.errorCode == code)
     }
 
-    @Test("the log line of a failed API call says failed, not rejected (the sender did nothing wrong)")
-    func upstreamFailureDecision() {
-        let outcome = run(handler(transport: RecordingTransport(status: 503, json: "")))
-        #expect(outcome.response.status == .badGateway)
-        #expect(outcome.log["decision"] == "failed")
-        // Refusals before the API call are the ones logged as rejected.
-        #expect(run(handler(transport: RecordingTransport.created()), signatureHeader: nil).log["decision"] == "rejected")
+    @Test("API failures worth retrying are queued and answered 202, never dropped", arguments: [
+        (Result<HTTPResponse, TransportError>.success(HTTPResponse(status: 500)), "upstream_error"),
+        (.success(HTTPResponse(status: 503, body: Array("<html>down</html>".utf8))), "upstream_error"),
+        (.success(HTTPResponse(status: 429, headers: ["Retry-After": "60"])), "upstream_rate_limited"),
+        (.success(HTTPResponse(status: 429)), "upstream_rate_limited"),
+        (.failure(.timeout), "upstream_timeout"),
+        (.failure(.connection("connection refused")), "upstream_unreachable"),
+        (.failure(.dropped("connection dropped before an answer")), "upstream_unreachable"),
+    ])
+    func upstreamRetryable(_ answer: Result<HTTPResponse, TransportError>, _ code: String) throws {
+        let transport = RecordingTransport(answer)
+        let configuration = makeConfiguration()
+        let outcome = run(handler(configuration, transport: transport))
+        #expect(outcome.response.status == .accepted)
+        let document = try body(outcome)
+        #expect(document["status"] as? String == "queued")
+        #expect((document["reason"] as? String)?.isEmpty == false)
+        #expect(document["next_attempt_at"] as? String != nil)
+        #expect(outcome.log["decision"] == "queued")
+        #expect(outcome.log["status"] == "202")
+        let records = try FileStateStore(directory: configuration.stateDirectory).allRecords()
+        #expect(records.map(\.state) == [.queued])
+        #expect(records.first?.errorCode == code)
+        #expect(records.first?.request.session_secrets == nil, "the spool never holds a secret")
     }
 
     @Test("a 401 from Devin tells the sender to check DEVIN_API_KEY, without showing it")
@@ -347,19 +364,17 @@ struct HandlerTests {
         let message = try #require(try body(outcome)["message"] as? String)
         #expect(message.contains("DEVIN_API_KEY"))
         #expect(!message.contains(FakeSecret.apiKey))
+        // Refusals before the API call are the ones logged as rejected.
+        #expect(run(handler(transport: RecordingTransport.created()), signatureHeader: nil).log["decision"] == "rejected")
     }
 
-    @Test("a 429 passes its Retry-After on in the message")
+    @Test("a 429's Retry-After sets the next attempt")
     func upstreamRetryAfter() throws {
-        let outcome = run(handler(transport: RecordingTransport(status: 429, json: "{}", headers: ["Retry-After": "60"])))
-        #expect(try body(outcome)["message"] as? String == "The Devin API is rate limiting (HTTP 429, Retry-After: 60).")
-    }
-
-    @Test("a timeout names the configured timeout")
-    func upstreamTimeoutMessage() throws {
-        let outcome = run(handler(makeConfiguration(timeout: 4), transport: RecordingTransport(.failure(.timeout))))
-        #expect(outcome.response.status == .gatewayTimeout)
-        #expect((try body(outcome)["message"] as? String)?.contains("4 s") == true)
+        let outcome = run(handler(transport: RecordingTransport(status: 429, json: "{}", headers: ["Retry-After": "90"])))
+        let document = try body(outcome)
+        #expect((document["reason"] as? String)?.contains("Retry-After: 90") == true)
+        // The fixed clock is 2026-01-01T00:00:00Z.
+        #expect(document["next_attempt_at"] as? String == "2026-01-01T00:01:30Z")
     }
 
     // MARK: - Delivery ids

@@ -147,6 +147,7 @@ let requiredEnvironment: [String: String] = [
     "DEVIN_API_KEY": FakeSecret.apiKey,
     "DEVIN_ORG_ID": "org-test123",
     "WEBHOOK_SECRET": FakeSecret.webhookSecret,
+    "STATE_DIR": makeStateDirectory(),
 ]
 
 /// A valid configuration, built directly (no file, no environment).
@@ -159,14 +160,32 @@ func makeConfiguration(
     apiBase: String = "https://api.devin.example",
     timeout: Double = 8,
     maxBodyBytes: Int = Configuration.defaultMaxBodyBytes,
-    dryRun: Bool = false
+    dryRun: Bool = false,
+    stateDirectory: String = makeStateDirectory(),
+    maxSessionsPerHour: Int = 0
 ) -> Configuration {
     Configuration(
         apiKey: Secret(FakeSecret.apiKey), orgID: "org-test123", webhookSecret: Secret(FakeSecret.webhookSecret),
         ticketAPIToken: ticketToken.map(Secret.init), triggerLabels: triggerLabels,
         ticketAPIDocsURL: docsURL, ticketURLTemplate: urlTemplate, apiBase: apiBase,
-        timeoutSeconds: timeout, maxBodyBytes: maxBodyBytes, dryRun: dryRun)
+        timeoutSeconds: timeout, maxBodyBytes: maxBodyBytes, dryRun: dryRun,
+        stateDirectory: stateDirectory, maxSessionsPerHour: maxSessionsPerHour)
 }
+
+/// A fresh, empty state directory: real files on disk, under one folder per test process that is
+/// removed when the process exits.
+func makeStateDirectory() -> String {
+    let path = stateRoot + "/" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+let stateRoot: String = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("devin-bridge-unit-\(getpid())").path
+    try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: stateRoot) }
+    return root
+}()
 
 func makeReport(_ configuration: Configuration) -> ConfigurationReport {
     ConfigurationReport(file: nil, settings: [:], origins: [:], problems: [], warnings: [],

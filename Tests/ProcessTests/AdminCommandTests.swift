@@ -19,6 +19,7 @@ struct AdminCommandTests {
         let directory = try Paths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bridge.conf")
+        let state = TemporaryDirectory()
         try """
             # bridge configuration
             DEVIN_API_KEY=\(TestSecrets.apiKey)
@@ -26,6 +27,7 @@ struct AdminCommandTests {
             WEBHOOK_SECRET=\(TestSecrets.webhookSecret)
             TICKET_API_TOKEN="\(TestSecrets.ticketToken)"
             TRIGGER_LABELS=devin-autofix=playbook-1234
+            STATE_DIR=\(state.path)
             """.write(to: file, atomically: true, encoding: .utf8)
         let output = try runProcess(Paths.binary, arguments: ["check"],
                                     environment: ["DEVIN_BRIDGE_CONFIG": file.path], stdin: [])

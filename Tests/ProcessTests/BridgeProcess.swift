@@ -4,9 +4,12 @@ import Foundation
 /// of CGI meta-variables plus the configuration, the body on stdin.
 struct BridgeProcess {
     var configuration: [String: String]
+    /// The bridge's STATE_DIR, removed when the last copy of this value is gone.
+    let state = TemporaryDirectory()
 
     init(apiBase: String, extra: [String: String] = [:]) {
         configuration = [
+            "STATE_DIR": state.path,
             "DEVIN_API_KEY": TestSecrets.apiKey,
             "DEVIN_ORG_ID": TestSecrets.orgID,
             "WEBHOOK_SECRET": TestSecrets.webhookSecret,
@@ -16,6 +19,24 @@ struct BridgeProcess {
             // No file: the default /etc/devin-bridge/bridge.conf must not leak into tests.
             "DEVIN_BRIDGE_CONFIG": "/dev/null",
         ].merging(extra) { $1 }
+    }
+
+    /// `devin-bridge <arguments>` (retry, status, ...) with this configuration.
+    func command(_ arguments: [String]) throws -> (stdout: String, stderr: String, exitCode: Int32) {
+        var environment = configuration
+        environment["PATH"] = "/usr/bin:/bin"
+        let output = try runProcess(Paths.binary, arguments: arguments, environment: environment, stdin: [])
+        return (String(decoding: output.stdout, as: UTF8.self), output.stderr, output.exitCode)
+    }
+
+    /// The records in the state directory, decoded.
+    var records: [[String: Any]] {
+        let directory = state.path + "/tickets"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap {
+            FileManager.default.contents(atPath: directory + "/" + $0)
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        }
     }
 
     /// The signature header value `devin-bridge sign` prints for `body` (checked against the

@@ -227,26 +227,41 @@ struct CGIProcessTests {
         #expect(api.requests.isEmpty)
     }
 
-    @Test("Upstream faults become 502 or 504 with a clear error", arguments: [
-        ("500", 502, "upstream_error"),
-        ("503", 502, "upstream_error"),
-        ("429", 502, "upstream_rate_limited"),
-        ("401", 502, "upstream_rejected"),
-        ("403", 502, "upstream_rejected"),
-        ("422", 502, "upstream_rejected"),
-        ("drop", 502, "upstream_unreachable"),
+    @Test("Devin refusing the request is a 502 naming the cause, kept as failed", arguments: [
+        ("401", "upstream_rejected", "DEVIN_API_KEY"),
+        ("403", "upstream_rejected", "ManageOrgSessions"),
+        ("404", "upstream_rejected", "DEVIN_ORG_ID"),
+        ("422", "upstream_rejected", "invalid"),
     ])
-    func upstreamFaults(fault: String, status: Int, code: String) throws {
-        let api = try StandIn(fault: fault, retryAfter: fault == "429" ? "7" : nil)
+    func upstreamRefusals(fault: String, code: String, hint: String) throws {
+        let api = try StandIn(fault: fault)
         defer { api.stop() }
-        let response = try BridgeProcess(apiBase: api.baseURL).signedPost(ticketBody())
-        #expect(response.status == status)
+        let bridge = BridgeProcess(apiBase: api.baseURL)
+        let response = try bridge.signedPost(ticketBody())
+        #expect(response.status == 502)
         #expect(response.json["error"] as? String == code)
-        #expect((response.json["message"] as? String)?.isEmpty == false)
+        #expect((response.json["message"] as? String)?.contains(hint) == true)
         #expect(api.requests.count == 1)
         #expect(response.stderr.contains("decision=failed"))
-        if fault == "429" { #expect((response.json["message"] as? String)?.contains("Retry-After: 7") == true) }
-        if fault == "401" { #expect((response.json["message"] as? String)?.contains("DEVIN_API_KEY") == true) }
+        #expect(bridge.records.first?["state"] as? String == "failed")
+    }
+
+    @Test("Upstream faults worth retrying are spooled and answered 202 queued", arguments: [
+        ("500", "upstream_error"), ("503", "upstream_error"), ("429", "upstream_rate_limited"), ("drop", "upstream_unreachable"),
+    ])
+    func upstreamFaults(fault: String, code: String) throws {
+        let api = try StandIn(fault: fault, retryAfter: fault == "429" ? "7" : nil)
+        defer { api.stop() }
+        let bridge = BridgeProcess(apiBase: api.baseURL)
+        let response = try bridge.signedPost(ticketBody())
+        #expect(response.status == 202)
+        #expect(response.json["status"] as? String == "queued")
+        #expect(api.requests.count == 1)
+        #expect(response.stderr.contains("decision=queued"))
+        let record = try #require(bridge.records.first)
+        #expect(record["state"] as? String == "queued")
+        #expect(record["error_code"] as? String == code)
+        if fault == "429" { #expect((response.json["reason"] as? String)?.contains("Retry-After: 7") == true) }
     }
 
     @Test("A wrong API key is reported as such by the real API's own 401")
@@ -256,25 +271,28 @@ struct CGIProcessTests {
         let response = try BridgeProcess(apiBase: api.baseURL).signedPost(ticketBody())
         #expect(response.status == 502)
         #expect((response.json["message"] as? String)?.contains("rejected the API key") == true)
+        #expect(api.sessions.isEmpty)
     }
 
-    @Test("An upstream slower than DEVIN_TIMEOUT_SECONDS is a 504 within the timeout")
+    @Test("An upstream slower than DEVIN_TIMEOUT_SECONDS is answered within the timeout, queued")
     func upstreamTimeout() throws {
         let api = try StandIn(fault: "timeout", delay: 20)
         defer { api.stop() }
         let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": "1"])
         let response = try bridge.signedPost(ticketBody())
-        #expect(response.status == 504)
-        #expect(response.json["error"] as? String == "upstream_timeout")
+        #expect(response.status == 202)
+        #expect(response.json["status"] as? String == "queued")
+        #expect((response.json["reason"] as? String)?.contains("did not answer within 1 s") == true)
         #expect(response.elapsed < 8, "the sender gives up after 5-10 s")
     }
 
-    @Test("A connection refused is a 502 naming the cause")
+    @Test("A connection refused is queued with the cause")
     func connectionRefused() throws {
         // Port 9 (discard) on loopback: nothing listens there in a test machine.
-        let response = try BridgeProcess(apiBase: "http://127.0.0.1:9").signedPost(ticketBody())
-        #expect(response.status == 502)
-        #expect(response.json["error"] as? String == "upstream_unreachable")
+        let bridge = BridgeProcess(apiBase: "http://127.0.0.1:9")
+        let response = try bridge.signedPost(ticketBody())
+        #expect(response.status == 202)
+        #expect((response.json["reason"] as? String)?.contains("connection refused") == true)
     }
 
     @Test("DRY_RUN answers with the request that would be sent, secrets masked, and calls nothing")

@@ -151,3 +151,16 @@ func stopProcess(_ process: Process) {
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()
 }
+
+/// A temporary directory that removes itself when released.
+final class TemporaryDirectory: @unchecked Sendable {
+    let path: String
+
+    init() {
+        let url = try! Paths.temporaryDirectory()
+        chmod(url.path, 0o755)
+        path = url.path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}

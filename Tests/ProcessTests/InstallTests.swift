@@ -51,7 +51,12 @@ struct InstallTests {
         #expect(String(decoding: second.stdout, as: UTF8.self).contains("kept the existing"))
 
         // The installed static binary reads that file and passes `check`.
-        var checkEnvironment = ["DEVIN_BRIDGE_CONFIG": config]
+        let state = stage.appendingPathComponent("var/lib/devin-bridge").path
+        var stateAttributes = try FileManager.default.attributesOfItem(atPath: state)
+        #expect((stateAttributes[.posixPermissions] as? Int) == 0o750)
+        if geteuid() == 0 { #expect(stateAttributes[.ownerAccountName] as? String == "www-data") }
+        #expect(FileManager.default.fileExists(atPath: stage.appendingPathComponent("etc/systemd/system/devin-bridge-retry.timer").path))
+        var checkEnvironment = ["DEVIN_BRIDGE_CONFIG": config, "STATE_DIR": state]
         checkEnvironment["PATH"] = "/usr/bin:/bin"
         let check = try runProcess(binary, arguments: ["check"], environment: checkEnvironment, stdin: [])
         #expect(check.exitCode == 0, "\(check.stderr)")

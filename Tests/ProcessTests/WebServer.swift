@@ -13,6 +13,7 @@ final class WebServer {
     let url: String
     let errorLog: URL
     let configFile: URL
+    let stateDirectory: String
     private var stopped = false
 
     static let script = Paths.packageRoot.appendingPathComponent("Tests/Support/webserver.py").path
@@ -22,7 +23,12 @@ final class WebServer {
         self.kind = kind
         prefix = try Paths.temporaryDirectory()
         chmod(prefix.path, 0o755)
+        // The state directory belongs to the user the CGI runs as, as deploy/install.sh makes it.
+        stateDirectory = prefix.appendingPathComponent("state").path
+        mkdir(stateDirectory, 0o750)
+        if geteuid() == 0, let user = getpwnam("www-data") { chown(stateDirectory, user.pointee.pw_uid, user.pointee.pw_gid) }
         configFile = prefix.appendingPathComponent("bridge.conf")
+        let settings = ["STATE_DIR": stateDirectory].merging(settings) { $1 }
         let text = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
         try text.write(to: configFile, atomically: true, encoding: .utf8)
         chmod(configFile.path, 0o640)

@@ -1,0 +1,149 @@
+import Foundation
+
+/// `devin-bridge retry` and `devin-bridge status`: the state directory from the admin's side.
+extension AdminCommands {
+    /// Delivers what is queued and due (everything queued with `ignoringBackoff`), resolves
+    /// in-flight markers left by dead processes, and prunes records older than `RETENTION_DAYS`.
+    public static func retry(_ configuration: Configuration, transport: any HTTPTransport, clock: BridgeClock,
+                             ignoringBackoff: Bool) -> CommandResult {
+        let store: FileStateStore
+        do {
+            store = try FileStateStore(directory: configuration.stateDirectory)
+        } catch let error as BridgeError {
+            return CommandResult(stderr: "devin-bridge retry: \(error.logDetail)\n", exitCode: 1)
+        } catch {
+            return CommandResult(stderr: "devin-bridge retry: \(error)\n", exitCode: 1)
+        }
+        let deliverer = Deliverer(store: store, client: DevinClient(configuration: configuration, transport: transport),
+                                  configuration: configuration, clock: clock)
+        var out = ""
+        var err = ""
+        var counts: [String: Int] = [:]
+        let pending = store.allRecords()
+            .filter { $0.state == .queued || $0.state == .inFlight }
+            .sorted { $0.firstSeenAt < $1.firstSeenAt }
+        for record in pending {
+            let key = TicketKey(source: record.source, ticket: record.ticket, label: record.label)
+            let name = "\(record.ticket) [\(record.label)]"
+            do {
+                switch try deliverer.retry(key, ignoringBackoff: ignoringBackoff) {
+                case .created(let done):
+                    out += "created  \(name): \(done.sessionID ?? "") \(done.url ?? "")\n"
+                    counts["created", default: 0] += 1
+                case .duplicate(let done):
+                    out += "adopted  \(name): \(done.sessionID ?? "") (an earlier attempt had created it)\n"
+                    counts["adopted", default: 0] += 1
+                case .queued(let later):
+                    out += "queued   \(name): \(later.reason ?? "") (next attempt \(format(later.nextAttemptAt)))\n"
+                    counts["still queued", default: 0] += 1
+                case .failed(let failed, _):
+                    out += "failed   \(name): \(failed.reason ?? "")\n"
+                    counts["failed", default: 0] += 1
+                case .inProgress:
+                    counts["busy", default: 0] += 1
+                case .notDue:
+                    counts["not due", default: 0] += 1
+                }
+            } catch let error as BridgeError {
+                err += "devin-bridge retry: \(name): \(error.logDetail)\n"
+                counts["errors", default: 0] += 1
+            } catch {
+                err += "devin-bridge retry: \(name): \(error)\n"
+            }
+        }
+        let pruned = prune(store, configuration: configuration, now: clock.now())
+        if pruned > 0 { counts["pruned", default: 0] += pruned }
+        let summary = counts.isEmpty ? "nothing to do" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        out += "retry: \(summary)\n"
+        return CommandResult(stdout: out, stderr: err, exitCode: counts["errors"] == nil ? 0 : 1)
+    }
+
+    /// Removes created and failed records older than `RETENTION_DAYS`; a ticket still queued after
+    /// that long is marked failed (and removed a retention period later).
+    static func prune(_ store: FileStateStore, configuration: Configuration, now: Date) -> Int {
+        let cutoff = now.addingTimeInterval(-Double(configuration.retentionDays) * 86_400)
+        var removed = 0
+        for record in store.allRecords() where record.updatedAt < cutoff || record.firstSeenAt < cutoff {
+            guard let lock = try? store.lock(record.key, timeout: 0) else { continue }
+            defer { lock.release() }
+            guard var current = try? store.read(record.key) else { continue }
+            switch current.state {
+            case .created, .failed:
+                if current.updatedAt < cutoff {
+                    store.remove(current.key)
+                    removed += 1
+                }
+            case .queued, .inFlight:
+                if current.firstSeenAt < cutoff {
+                    current.state = .failed
+                    current.reason = "gave up: still undelivered after \(configuration.retentionDays) days (RETENTION_DAYS)"
+                    current.errorCode = "expired"
+                    current.updatedAt = now
+                    try? store.write(current)
+                }
+            }
+        }
+        return removed
+    }
+
+    /// Recent sessions, queued and failed tickets with their reasons and next attempt.
+    public static func status(_ configuration: Configuration, clock: BridgeClock, json: Bool, limit: Int = 20) -> CommandResult {
+        let store: FileStateStore
+        do {
+            store = try FileStateStore(directory: configuration.stateDirectory)
+        } catch let error as BridgeError {
+            return CommandResult(stderr: "devin-bridge status: \(error.logDetail)\n", exitCode: 1)
+        } catch {
+            return CommandResult(stderr: "devin-bridge status: \(error)\n", exitCode: 1)
+        }
+        let now = clock.now()
+        let records = store.allRecords()
+        let created = records.filter { $0.state == .created }.sorted { ($0.createdAt ?? $0.updatedAt) > ($1.createdAt ?? $1.updatedAt) }
+        let queued = records.filter { $0.state == .queued || $0.state == .inFlight }.sorted { $0.firstSeenAt < $1.firstSeenAt }
+        let failed = records.filter { $0.state == .failed }.sorted { $0.updatedAt > $1.updatedAt }
+        let lastHour = store.sessionsInLastHour(now: now)
+
+        if json {
+            struct Status: Encodable {
+                let state_dir: String
+                let sessions_last_hour: Int
+                let max_sessions_per_hour: Int
+                let sessions: [DeliveryRecord]
+                let queued: [DeliveryRecord]
+                let failed: [DeliveryRecord]
+            }
+            let encoder = FileStateStore.encoder
+            let document = Status(state_dir: configuration.stateDirectory, sessions_last_hour: lastHour,
+                                  max_sessions_per_hour: configuration.maxSessionsPerHour,
+                                  sessions: Array(created.prefix(limit)), queued: queued, failed: failed)
+            let data = (try? encoder.encode(document)) ?? Data()
+            return CommandResult(stdout: String(decoding: data, as: UTF8.self) + "\n")
+        }
+
+        let cap = configuration.maxSessionsPerHour == 0 ? "no cap" : "cap \(configuration.maxSessionsPerHour)"
+        var out = "state directory: \(configuration.stateDirectory)\n"
+        out += "sessions in the last hour: \(lastHour) (\(cap), MAX_SESSIONS_PER_HOUR)\n\n"
+        out += "recent sessions (\(min(created.count, limit)) of \(created.count)):\n"
+        for record in created.prefix(limit) {
+            out += "  \(format(record.createdAt))  \(record.ticket) [\(record.label)]  \(record.sessionID ?? "")  \(record.url ?? "")\n"
+        }
+        out += "\nqueued (\(queued.count)):\n"
+        for record in queued {
+            let state = record.state == .inFlight ? "in flight" : "next attempt \(format(record.nextAttemptAt))"
+            out += "  \(record.ticket) [\(record.label)]  attempts \(record.attempts), \(state): \(record.reason ?? "waiting")\n"
+        }
+        out += "\nfailed (\(failed.count)):\n"
+        for record in failed {
+            out += "  \(format(record.updatedAt))  \(record.ticket) [\(record.label)]  attempts \(record.attempts): \(record.reason ?? "")\n"
+        }
+        if !failed.isEmpty {
+            out += "\nA failed ticket is tried again when the ticketing system delivers it again (fix the cause, then redeliver).\n"
+        }
+        return CommandResult(stdout: out)
+    }
+
+    static func format(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return ISO8601DateFormatter().string(from: date)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+/// Delivers tickets to Devin at most once per (ticket, label), and never loses one.
+///
+/// Every decision about a key happens under that key's lock, so concurrent deliveries of the same
+/// ticket are serialised. Before calling Devin the record is marked in flight; a later attempt
+/// that finds such a marker (the process died, or the answer was lost) first looks the session up
+/// by its tag and adopts it. Retryable failures are queued with a backoff for `devin-bridge retry`.
+public struct Deliverer: Sendable {
+    public let store: FileStateStore
+    public let client: DevinClient
+    public let configuration: Configuration
+    public let clock: BridgeClock
+
+    /// The first retry waits this long, doubling per attempt up to ``maximumBackoff``.
+    public static let initialBackoff: TimeInterval = 60
+    public static let maximumBackoff: TimeInterval = 3600
+
+    public init(store: FileStateStore, client: DevinClient, configuration: Configuration, clock: BridgeClock) {
+        self.store = store
+        self.client = client
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    public enum Outcome: Sendable {
+        /// A session was created by this call.
+        case created(DeliveryRecord)
+        /// A session already existed (or was found on the Devin side); nothing was created.
+        case duplicate(DeliveryRecord)
+        /// Kept in the queue for `devin-bridge retry`.
+        case queued(DeliveryRecord)
+        /// Another process holds this ticket's lock (it is being delivered right now).
+        case inProgress
+        /// Devin refused for good; kept as failed with the reason.
+        case failed(DeliveryRecord, BridgeError)
+        /// `retry` skipped it: not due yet, or no longer queued.
+        case notDue(DeliveryRecord)
+    }
+
+    /// A live delivery from a webhook.
+    public func deliver(_ key: TicketKey, request: SessionCreateRequest, delivery: String?) throws -> Outcome {
+        guard let lock = try store.lock(key.digest, timeout: configuration.timeoutSeconds + 2) else { return .inProgress }
+        defer { lock.release() }
+        let now = clock.now()
+        var record: DeliveryRecord
+        if var existing = try store.read(key.digest) {
+            existing.noteDelivery(delivery)
+            switch existing.state {
+            case .created:
+                existing.updatedAt = now
+                try store.write(existing)
+                return .duplicate(existing)
+            case .queued:
+                existing.updatedAt = now
+                try store.write(existing)
+                return .queued(existing)
+            case .inFlight:
+                // Nobody holds the lock, so the process that set this died mid-call.
+                existing.uncertain = true
+            case .failed:
+                // Usually an admin's redelivery after fixing the cause: try again, afresh.
+                existing.attempts = 0
+                existing.request = request
+            }
+            record = existing
+        } else {
+            record = DeliveryRecord(
+                key: key.digest, source: key.source, ticket: key.ticket, label: key.label, state: .queued,
+                sessionID: nil, url: nil, request: request, attempts: 0, uncertain: false, reason: nil,
+                errorCode: nil, nextAttemptAt: nil, firstSeenAt: now, updatedAt: now, createdAt: nil,
+                deliveries: [])
+            record.noteDelivery(delivery)
+        }
+        return try attempt(&record, key: key)
+    }
+
+    /// One pass of `devin-bridge retry` over a key: attempts it when it is queued and due (or
+    /// `ignoringBackoff`), or in flight with nobody holding its lock.
+    public func retry(_ key: TicketKey, ignoringBackoff: Bool) throws -> Outcome {
+        guard let lock = try store.lock(key.digest, timeout: 0) else { return .inProgress }
+        defer { lock.release() }
+        guard var record = try store.read(key.digest) else { return .inProgress }
+        switch record.state {
+        case .queued:
+            if !ignoringBackoff, let next = record.nextAttemptAt, next > clock.now() { return .notDue(record) }
+        case .inFlight:
+            record.uncertain = true
+        case .created, .failed:
+            return .notDue(record)
+        }
+        return try attempt(&record, key: key)
+    }
+
+    private func attempt(_ record: inout DeliveryRecord, key: TicketKey) throws -> Outcome {
+        var now = clock.now()
+        if record.uncertain {
+            do {
+                if let found = try client.findSession(tag: key.tag) {
+                    record.state = .created
+                    record.sessionID = found.sessionID
+                    record.url = found.url
+                    record.createdAt = record.createdAt ?? now
+                    record.uncertain = false
+                    record.reason = "adopted the session an earlier attempt created"
+                    record.errorCode = nil
+                    record.nextAttemptAt = nil
+                    record.updatedAt = now
+                    try store.write(record)
+                    return .duplicate(record)
+                }
+            } catch let error as BridgeError where error.isRetryable {
+                return try queue(&record, error, now: now, reason: "could not check for a session an earlier attempt may have created: " + error.message)
+            } catch let error as BridgeError {
+                return try fail(&record, error, now: now)
+            }
+        }
+
+        if let freeAt = try store.reserveSession(at: now, cap: configuration.maxSessionsPerHour) {
+            record.state = .queued
+            record.reason = "MAX_SESSIONS_PER_HOUR (\(configuration.maxSessionsPerHour)) reached: waits for a free slot"
+            record.errorCode = "session_cap"
+            record.nextAttemptAt = freeAt
+            record.updatedAt = now
+            try store.write(record)
+            return .queued(record)
+        }
+        let reservedAt = now
+
+        // The in-flight marker reaches the disk before the request leaves.
+        record.state = .inFlight
+        record.attempts += 1
+        record.updatedAt = now
+        try store.write(record)
+
+        var request = record.request
+        request.session_secrets = configuration.ticketAPIToken.map {
+            [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
+        }
+        do {
+            let session = try client.createSession(request)
+            now = clock.now()
+            record.state = .created
+            record.sessionID = session.sessionID
+            record.url = session.url
+            record.createdAt = now
+            record.updatedAt = now
+            record.uncertain = false
+            record.reason = nil
+            record.errorCode = nil
+            record.nextAttemptAt = nil
+            try store.write(record)
+            return .created(record)
+        } catch let error as BridgeError {
+            now = clock.now()
+            if !error.mayHaveCreatedSession {
+                try? store.releaseSession(reservedAt: reservedAt, now: now)
+            }
+            record.uncertain = record.uncertain || error.mayHaveCreatedSession
+            if error.isRetryable { return try queue(&record, error, now: now, reason: error.message) }
+            return try fail(&record, error, now: now)
+        }
+    }
+
+    private func queue(_ record: inout DeliveryRecord, _ error: BridgeError, now: Date, reason: String) throws -> Outcome {
+        record.state = .queued
+        record.reason = reason
+        record.errorCode = error.code
+        record.nextAttemptAt = now.addingTimeInterval(Self.delay(after: record.attempts, error: error, now: now))
+        record.updatedAt = now
+        try store.write(record)
+        return .queued(record)
+    }
+
+    private func fail(_ record: inout DeliveryRecord, _ error: BridgeError, now: Date) throws -> Outcome {
+        record.state = .failed
+        record.reason = error.message
+        record.errorCode = error.code
+        record.nextAttemptAt = nil
+        record.updatedAt = now
+        try store.write(record)
+        return .failed(record, error)
+    }
+
+    /// `Retry-After` when Devin sent one (seconds or an HTTP date, 1 s to 1 day), else
+    /// exponential backoff: 1 min, 2 min, 4 min, ... up to an hour.
+    static func delay(after attempts: Int, error: BridgeError, now: Date) -> TimeInterval {
+        if case .upstreamRateLimited(let retryAfter?) = error, let seconds = parseRetryAfter(retryAfter, now: now) {
+            return min(max(seconds, 1), 86_400)
+        }
+        let exponent = Double(max(0, min(attempts - 1, 16)))
+        return min(initialBackoff * pow(2, exponent), maximumBackoff)
+    }
+
+    static func parseRetryAfter(_ value: String, now: Date) -> TimeInterval? {
+        if let seconds = Double(value.trimmingASCIIWhitespace()), seconds.isFinite, seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: value).map { $0.timeIntervalSince(now) }
+    }
+}

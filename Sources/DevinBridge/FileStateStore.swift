@@ -1,0 +1,199 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state directory: one JSON record per (ticket, label) in `tickets/`, a lock file per key in
+/// `locks/` (POSIX `flock`), and the sessions created in the last hour in `sessions-last-hour.json`.
+/// Every write goes to a temporary file that is fsynced, renamed over the record, and followed by
+/// an fsync of the directory, so a crash leaves either the old record or the new one.
+public final class FileStateStore: @unchecked Sendable {
+    public let directory: String
+    var ticketsDirectory: String { directory + "/tickets" }
+    var locksDirectory: String { directory + "/locks" }
+    var rateFile: String { directory + "/sessions-last-hour.json" }
+
+    /// Opens the state directory, creating its subfolders; throws ``BridgeError/stateUnavailable(_:)``
+    /// when it does not exist or cannot be written.
+    public init(directory: String) throws {
+        self.directory = directory
+        var info = stat()
+        guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw BridgeError.stateUnavailable("STATE_DIR \(directory) does not exist (deploy/install.sh creates it)")
+        }
+        for sub in [ticketsDirectory, locksDirectory] where mkdir(sub, 0o750) != 0 && errno != EEXIST {
+            throw BridgeError.stateUnavailable("cannot create \(sub): \(Self.errorText())")
+        }
+        guard access(ticketsDirectory, W_OK) == 0, access(locksDirectory, W_OK) == 0 else {
+            throw BridgeError.stateUnavailable("STATE_DIR \(directory) is not writable by uid \(geteuid()): chown it to the web server's user")
+        }
+    }
+
+    // MARK: Locks
+
+    /// An exclusive lock on one key, held until ``release()`` (or the process ends).
+    public final class Lock {
+        private var fd: Int32
+        init(fd: Int32) { self.fd = fd }
+        public func release() {
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
+        deinit { release() }
+    }
+
+    /// Takes the lock of `name`, waiting at most `timeout` seconds; nil when it stayed busy.
+    public func lock(_ name: String, timeout: Double) throws -> Lock? {
+        let path = locksDirectory + "/" + name + ".lock"
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout) * 1e9)
+        while true {
+            // Read-only is enough for flock, and works on a lock file another user created.
+            let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw BridgeError.stateUnavailable("cannot open \(path): \(Self.errorText())") }
+            var locked = false
+            while true {
+                if flock(fd, LOCK_EX | LOCK_NB) == 0 { locked = true; break }
+                guard errno == EWOULDBLOCK || errno == EINTR else { break }
+                if DispatchTime.now().uptimeNanoseconds >= deadline { break }
+                usleep(10_000)
+            }
+            guard locked else {
+                close(fd)
+                return nil
+            }
+            // The file may have been removed (pruned) while we waited: then lock the new one.
+            var held = stat(), current = stat()
+            if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
+                return Lock(fd: fd)
+            }
+            close(fd)
+        }
+    }
+
+    // MARK: Records
+
+    public func read(_ key: String) throws -> DeliveryRecord? {
+        let path = recordPath(key)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if access(path, F_OK) == 0 { throw BridgeError.stateUnavailable("cannot read \(path)") }
+            return nil
+        }
+        do {
+            return try Self.decoder.decode(DeliveryRecord.self, from: data)
+        } catch {
+            throw BridgeError.stateUnavailable("\(path) is not a valid record (move it away to start the ticket afresh)")
+        }
+    }
+
+    public func write(_ record: DeliveryRecord) throws {
+        let data = (try? Self.encoder.encode(record)) ?? Data()
+        try atomicWrite(data, to: recordPath(record.key))
+    }
+
+    /// Removes a record and its lock file; call with the key's lock held.
+    public func remove(_ key: String) {
+        unlink(recordPath(key))
+        unlink(locksDirectory + "/" + key + ".lock")
+    }
+
+    /// Every record, in no particular order; unreadable files are skipped.
+    public func allRecords() -> [DeliveryRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ticketsDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name in
+            FileManager.default.contents(atPath: ticketsDirectory + "/" + name)
+                .flatMap { try? Self.decoder.decode(DeliveryRecord.self, from: $0) }
+        }
+    }
+
+    func recordPath(_ key: String) -> String { ticketsDirectory + "/" + key + ".json" }
+
+    // MARK: Sessions per hour
+
+    struct Ledger: Codable { var created: [Date] }
+
+    /// Reserves one session in the hour before `now` unless `cap` are already there. Returns nil
+    /// when reserved, else the time a slot frees up. `cap` 0 means no cap (still counted).
+    public func reserveSession(at now: Date, cap: Int) throws -> Date? {
+        guard let lock = try lock("sessions-last-hour", timeout: 10) else {
+            throw BridgeError.stateUnavailable("the sessions-per-hour ledger stayed locked for 10 s")
+        }
+        defer { lock.release() }
+        var ledger = readLedger(now: now)
+        if cap > 0 && ledger.created.count >= cap {
+            return (ledger.created.min() ?? now).addingTimeInterval(3600)
+        }
+        ledger.created.append(now)
+        try atomicWrite((try? Self.encoder.encode(ledger)) ?? Data(), to: rateFile)
+        return nil
+    }
+
+    /// Gives back a reservation for an attempt that certainly created no session.
+    public func releaseSession(reservedAt time: Date, now: Date) throws {
+        guard let lock = try lock("sessions-last-hour", timeout: 10) else { return }
+        defer { lock.release() }
+        var ledger = readLedger(now: now)
+        if let index = ledger.created.firstIndex(where: { abs($0.timeIntervalSince(time)) < 0.001 }) {
+            ledger.created.remove(at: index)
+            try atomicWrite((try? Self.encoder.encode(ledger)) ?? Data(), to: rateFile)
+        }
+    }
+
+    /// Sessions created (or attempted) in the hour before `now`.
+    public func sessionsInLastHour(now: Date) -> Int { readLedger(now: now).created.count }
+
+    private func readLedger(now: Date) -> Ledger {
+        var ledger = FileManager.default.contents(atPath: rateFile)
+            .flatMap { try? Self.decoder.decode(Ledger.self, from: $0) } ?? Ledger(created: [])
+        ledger.created.removeAll { now.timeIntervalSince($0) >= 3600 }
+        return ledger
+    }
+
+    // MARK: Files
+
+    /// Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
+    func atomicWrite(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = "\(directory)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw BridgeError.stateUnavailable("cannot create a file in \(directory): \(Self.errorText())") }
+        var ok = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+        ok = ok && fsync(fd) == 0
+        let failure = Self.errorText()
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw BridgeError.stateUnavailable("cannot write \(path): \(failure)")
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
