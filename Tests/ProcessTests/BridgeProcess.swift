@@ -78,6 +78,30 @@ struct BridgeProcess {
         return try CGIOutput(runProcess(Paths.binary, environment: environment, stdin: body))
     }
 
+    /// Starts a POST and returns the running process (for tests that kill it mid-request).
+    func start(body: [UInt8], headers: [String: String]) throws -> Process {
+        var environment = configuration
+        environment["GATEWAY_INTERFACE"] = "CGI/1.1"
+        environment["REQUEST_METHOD"] = "POST"
+        environment["CONTENT_LENGTH"] = String(body.count)
+        environment["CONTENT_TYPE"] = "application/json"
+        environment["PATH"] = "/usr/bin:/bin"
+        for (name, value) in headers {
+            environment["HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = value
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.environment = environment
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data(body))
+        try input.fileHandleForWriting.close()
+        return process
+    }
+
     /// A signed POST of `body`.
     func signedPost(_ body: [UInt8], headers: [String: String] = [:]) throws -> CGIOutput {
         var all = headers

@@ -201,4 +201,58 @@ struct WebServerTests {
         #expect(lines.first?.contains("WEBHOOK_SECRET is not set") == true)
         expectNoSecrets(in: server, [answer])
     }
+
+    @Test("Simultaneous identical deliveries through the server yield one session", arguments: servers)
+    func concurrentThroughServer(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let body = ticketBody()
+        let headers = try signed(body)
+        let box = AnswersBox()
+        DispatchQueue.concurrentPerform(iterations: 30) { _ in
+            box.append(try? curl(server.url + "/hooks/tickets", headers: headers, body: body))
+        }
+        let statuses = box.values.map { $0?.json["status"] as? String ?? "none" }
+        #expect(statuses.count == 30)
+        #expect(statuses.filter { $0 == "created" }.count == 1)
+        #expect(statuses.allSatisfy { ["created", "duplicate", "in_progress"].contains($0) }, "\(Set(statuses))")
+        #expect(api.sessions.count == 1)
+    }
+
+    @Test("A ticket queued behind the server is delivered by `sudo devin-bridge retry --now` as the web server's user",
+          arguments: servers)
+    func queuedThenRetried(kind: WebServer.Kind) throws {
+        let api = try StandIn(fault: "503", failTimes: 1)
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL))
+        defer { server.stop() }
+        let body = ticketBody()
+        let queued = try curl(server.url + "/hooks/tickets", headers: try signed(body), body: body)
+        #expect(queued.status == 202)
+        #expect(queued.json["status"] as? String == "queued")
+
+        let retry = try runProcess(Paths.binary, arguments: ["retry", "--now"],
+                                   environment: ["DEVIN_BRIDGE_CONFIG": server.configFile.path, "PATH": "/usr/bin:/bin"], stdin: [])
+        let stdout = String(decoding: retry.stdout, as: UTF8.self)
+        #expect(retry.exitCode == 0, "\(stdout) \(retry.stderr)")
+        #expect(stdout.contains("4711 [devin-autofix]"))
+        #expect(api.sessions.count == 1)
+        if geteuid() == 0 { #expect(retry.stderr.contains("running as www-data")) }
+
+        // Files written by retry stay usable by the CGI: the redelivery reads the record.
+        let again = try curl(server.url + "/hooks/tickets", headers: try signed(body), body: body)
+        #expect(again.status == 200)
+        #expect(again.json["status"] as? String == "duplicate")
+        #expect(api.sessions.count == 1)
+        expectNoSecrets(in: server, [queued, again])
+    }
+}
+
+final class AnswersBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [HTTPAnswer?] = []
+    func append(_ item: HTTPAnswer?) { lock.lock(); items.append(item); lock.unlock() }
+    var values: [HTTPAnswer?] { lock.lock(); defer { lock.unlock() }; return items }
 }
