@@ -39,6 +39,10 @@ for _ in $(seq 100); do grep -q '^PORT ' "$work/standin.out" 2>/dev/null && brea
 api_port=$(sed -n 's/^PORT //p' "$work/standin.out")
 [ -n "$api_port" ] || { echo "the API stand-in did not start" >&2; exit 1; }
 
+# The state directory belongs to the user the web server runs CGI programs as.
+mkdir -m 0750 "$work/state"
+[ "$(id -u)" = 0 ] && chown www-data:www-data "$work/state"
+
 # The configuration a sysadmin writes to /etc/devin-bridge/bridge.conf, with placeholder values.
 cat > "$work/bridge.conf" <<CONF
 DEVIN_API_KEY=try-it-not-a-real-key
@@ -48,6 +52,7 @@ TICKET_API_TOKEN=try-it-not-a-real-ticket-token
 TRIGGER_LABELS=devin-autofix=playbook-tryit0000,devin-feature
 TICKET_URL_TEMPLATE=https://tickets.example.com/browse/{id}
 DEVIN_API_BASE=http://127.0.0.1:$api_port
+STATE_DIR=$work/state
 CONF
 chmod 0640 "$work/bridge.conf"
 [ "$(id -u)" = 0 ] && chown root:www-data "$work/bridge.conf"
@@ -62,14 +67,24 @@ echo "==> signing deploy/sample-ticket.json and posting it to $url/hooks/tickets
 signature=$(DEVIN_BRIDGE_CONFIG="$work/bridge.conf" "$bin" sign < deploy/sample-ticket.json)
 echo "    $signature"
 echo
-curl -sS -i -H "$signature" -H 'Content-Type: application/json' -H 'X-Request-Id: try-it-1' \
-    --data-binary @deploy/sample-ticket.json "$url/hooks/tickets"
-echo
+answer=$(curl -sS -i -H "$signature" -H 'Content-Type: application/json' -H 'X-Request-Id: try-it-1' \
+    --data-binary @deploy/sample-ticket.json "$url/hooks/tickets")
+printf '%s\n' "$answer"
+case "$answer" in
+    *'"status":"created"'*) ;;
+    *) echo "try-it: expected a created session" >&2; exit 1 ;;
+esac
 echo
 echo "==> the bridge's line in the $server error log"
 sleep 0.2
 grep 'devin-bridge: ' "$error_log" | tail -1
 echo
+echo "==> the same ticket again (a redelivery): no second session"
+curl -sS -H "$signature" -H 'Content-Type: application/json' --data-binary @deploy/sample-ticket.json "$url/hooks/tickets"
+echo
+echo
+echo "==> devin-bridge status"
+DEVIN_BRIDGE_CONFIG="$work/bridge.conf" "$bin" status | sed 's/^/    /'
 echo "==> what the Devin API stand-in received"
 python3 - "$work/api.jsonl" <<'PY'
 import json, sys
