@@ -29,6 +29,8 @@ public enum AdminCommands {
                                       recent sessions, queued and failed tickets with reasons and next attempt
           devin-bridge sign           print the signature header for the body on stdin, e.g.
                                         curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
+          devin-bridge sign --standard
+                                      print Standard Webhooks headers (webhook-id, -timestamp, -signature)
           devin-bridge --version      print the version
           devin-bridge --help         print this help
 
@@ -47,7 +49,15 @@ public enum AdminCommands {
         case "check":
             return check(Configuration.load(environment: environment))
         case "sign":
-            return sign(Configuration.load(environment: environment), body: stdin())
+            let options = Array(arguments.dropFirst())
+            guard options.allSatisfy({ $0 == "--standard" }) else {
+                return CommandResult(stderr: "devin-bridge sign: unknown option \(options.filter { $0 != "--standard" }.joined(separator: " "))\n", exitCode: 2)
+            }
+            let report = Configuration.load(environment: environment)
+            if options.contains("--standard") {
+                return signStandard(report, body: stdin(), now: clock.now())
+            }
+            return sign(report, body: stdin())
         case "retry", "status":
             let options = Set(arguments.dropFirst())
             let known: Set<String> = arguments.first == "retry" ? ["--now"] : ["--json"]
@@ -113,6 +123,19 @@ public enum AdminCommands {
             ? "\(problems.count) problem(s): accepted tickets fail until they are fixed\n"
             : "\(problems.count) problem(s): the bridge refuses every webhook until they are fixed\n"
         return CommandResult(stdout: out, stderr: err, exitCode: 1)
+    }
+
+    /// Prints the three Standard Webhooks headers for the body, signed now.
+    public static func signStandard(_ report: ConfigurationReport, body: [UInt8], now: Date) -> CommandResult {
+        guard let secret = report.settings["WEBHOOK_SECRET"], !secret.isEmpty else {
+            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET is not set (environment or \(report.file ?? Configuration.defaultFile))\n", exitCode: 1)
+        }
+        let id = "msg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let timestamp = Int64(now.timeIntervalSince1970)
+        guard let signature = StandardWebhooksVerifier.sign(id: id, timestamp: timestamp, body: body, secret: Secret(secret)) else {
+            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET starts with whsec_ but the rest is not base64\n", exitCode: 1)
+        }
+        return CommandResult(stdout: "webhook-id: \(id)\nwebhook-timestamp: \(timestamp)\nwebhook-signature: \(signature)\n")
     }
 
     /// Prints `X-Hub-Signature-256: sha256=<hex>` for the body; needs only `WEBHOOK_SECRET`.

@@ -23,6 +23,14 @@ public struct Configuration: Sendable {
     /// 0: no cap.
     public var maxSessionsPerHour: Int = Configuration.defaultMaxSessionsPerHour
     public var retentionDays: Int = Configuration.defaultRetentionDays
+    public var previousWebhookSecret: Secret? = nil
+    public var signatureScheme: SignatureScheme = .auto
+    public var signatureHeader: String? = nil
+    public var toleranceSeconds: Double = StandardWebhooksVerifier.defaultTolerance
+    public var allowStaticToken: Bool = false
+    public var tokenHeader: String? = nil
+    /// Forces one dialect for every request; nil: detect per request.
+    public var ticketSource: TicketSource? = nil
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -39,16 +47,19 @@ public struct Configuration: Sendable {
         "DEVIN_API_KEY", "DEVIN_ORG_ID", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "TRIGGER_LABELS",
         "TICKET_API_DOCS_URL", "TICKET_URL_TEMPLATE", "DEVIN_API_BASE", "DEVIN_TIMEOUT_SECONDS",
         "MAX_BODY_BYTES", "DRY_RUN", "STATE_DIR", "MAX_SESSIONS_PER_HOUR", "RETENTION_DAYS",
+        "WEBHOOK_SECRET_PREVIOUS", "SIGNATURE_SCHEME", "SIGNATURE_HEADER", "WEBHOOK_TOLERANCE_SECONDS",
+        "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE",
     ]
     /// What an unset key means.
     public static let defaults: [String: String] = [
         "TRIGGER_LABELS": defaultTriggerLabels, "DEVIN_API_BASE": defaultAPIBase,
         "DEVIN_TIMEOUT_SECONDS": "8", "MAX_BODY_BYTES": String(defaultMaxBodyBytes), "DRY_RUN": "0",
         "STATE_DIR": defaultStateDirectory, "MAX_SESSIONS_PER_HOUR": String(defaultMaxSessionsPerHour),
-        "RETENTION_DAYS": String(defaultRetentionDays),
+        "RETENTION_DAYS": String(defaultRetentionDays), "SIGNATURE_SCHEME": "auto",
+        "WEBHOOK_TOLERANCE_SECONDS": "300", "ALLOW_STATIC_TOKEN": "0", "TICKET_SOURCE": "auto",
     ]
     /// Keys whose values are never shown.
-    public static let secretKeys: Set<String> = ["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN"]
+    public static let secretKeys: Set<String> = ["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "WEBHOOK_SECRET_PREVIOUS"]
 }
 
 /// The outcome of loading the configuration: the merged settings, what is wrong, and, when nothing
@@ -181,12 +192,52 @@ extension Configuration {
             }
         }
 
-        var dryRun = false
-        if let text = optional("DRY_RUN") {
+        func flag(_ key: String) -> Bool {
+            guard let text = optional(key) else { return false }
             switch text.lowercased() {
-            case "1", "true", "yes", "on": dryRun = true
-            case "0", "false", "no", "off": dryRun = false
-            default: problems.append("DRY_RUN must be 1 or 0, not \(text.debugDescription)")
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default:
+                problems.append("\(key) must be 1 or 0, not \(text.debugDescription)")
+                return false
+            }
+        }
+        let dryRun = flag("DRY_RUN")
+        let allowStaticToken = flag("ALLOW_STATIC_TOKEN")
+
+        // Taken exactly as written, like WEBHOOK_SECRET.
+        let previousSecret = settings["WEBHOOK_SECRET_PREVIOUS"].flatMap { $0.isEmpty ? nil : $0 }
+        if let previousSecret, previousSecret.count < minimumSecretLength {
+            problems.append("WEBHOOK_SECRET_PREVIOUS is shorter than \(minimumSecretLength) characters")
+        }
+        for (key, value) in [("WEBHOOK_SECRET", webhookSecret), ("WEBHOOK_SECRET_PREVIOUS", previousSecret)] {
+            if let value, value.hasPrefix("whsec_"), StandardWebhooksVerifier.key(for: Secret(value)) == nil {
+                problems.append("\(key) starts with whsec_ but the rest is not base64")
+            }
+        }
+        var scheme = SignatureScheme.auto
+        if let text = optional("SIGNATURE_SCHEME") {
+            if let value = SignatureScheme(rawValue: text.lowercased()) { scheme = value } else {
+                problems.append("SIGNATURE_SCHEME must be one of auto, hmac, standard, token, not \(text.debugDescription)")
+            }
+        }
+        let signatureHeader = optional("SIGNATURE_HEADER")
+        let tokenHeader = optional("TOKEN_HEADER")
+        for (key, value) in [("SIGNATURE_HEADER", signatureHeader), ("TOKEN_HEADER", tokenHeader)] {
+            if let value, !value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
+                problems.append("\(key) must be a header name such as X-My-Signature (letters, digits and -), not \(value.debugDescription)")
+            }
+        }
+        var tolerance = StandardWebhooksVerifier.defaultTolerance
+        if let text = optional("WEBHOOK_TOLERANCE_SECONDS") {
+            if let value = Double(text), value >= 1, value <= 86_400 { tolerance = value } else {
+                problems.append("WEBHOOK_TOLERANCE_SECONDS must be a number of seconds between 1 and 86400, not \(text.debugDescription)")
+            }
+        }
+        var source: TicketSource?
+        if let text = optional("TICKET_SOURCE"), text.lowercased() != "auto" {
+            if let value = TicketSource(rawValue: text.lowercased()) { source = value } else {
+                problems.append("TICKET_SOURCE must be auto or one of " + TicketSource.allCases.map(\.rawValue).joined(separator: ", ") + ", not \(text.debugDescription)")
             }
         }
 
@@ -219,7 +270,10 @@ extension Configuration {
                 ticketAPIToken: ticketToken, triggerLabels: triggerLabels, ticketAPIDocsURL: docsURL,
                 ticketURLTemplate: template, apiBase: apiBase, timeoutSeconds: timeout,
                 maxBodyBytes: maxBody, dryRun: dryRun, stateDirectory: stateDirectory,
-                maxSessionsPerHour: cap, retentionDays: retention)
+                maxSessionsPerHour: cap, retentionDays: retention,
+                previousWebhookSecret: previousSecret.map(Secret.init), signatureScheme: scheme,
+                signatureHeader: signatureHeader, toleranceSeconds: tolerance, allowStaticToken: allowStaticToken,
+                tokenHeader: tokenHeader, ticketSource: source)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,

@@ -73,16 +73,24 @@ public struct Handler: Sendable {
         let body = try body()
         guard let configuration = report.configuration else { throw BridgeError.notConfigured(report.problems) }
 
-        try SignatureVerifier(secrets: [configuration.webhookSecret]).verify(body: body, headers: head.headers)
+        let scheme = try WebhookAuthenticator(configuration: configuration).verify(body: body, head: head, now: clock.now())
+        log.set("auth", scheme.rawValue)
         let json = try RequestBody.json(body, contentType: head.headers["content-type"])
-        let ticket = try GenericTicketDecoder.decode(json)
-        log.set("ticket", ticket.id)
+        let object = try JSONValue.parseObject(json)
+        let source = try TicketSource.detect(head: head, configured: configuration.ticketSource, object: object)
+        log.set("source", source.rawValue)
+        let webhook = try source.decode(object, headers: head.headers)
+        let ticket = webhook.ticket
+        if case .ignored = webhook.event, ticket.id == "-" {} else { log.set("ticket", ticket.id) }
 
-        let rules = TriggerRules(configuration.triggerLabels)
-        guard let trigger = rules.match(ticket.labels) else {
-            let wanted = configuration.triggerLabels.map(\.name).joined(separator: ", ")
+        let trigger: TriggerLabel
+        switch TriggerRules(configuration.triggerLabels).decide(webhook) {
+        case .success(let label):
+            trigger = label
+        case .failure(let skip):
             log.set("decision", "skipped")
-            return .json(.ok, Skipped(ticket: ticket.id, reason: "no trigger label (looking for \(wanted))"))
+            log.set("reason", skip.text)
+            return .json(.ok, Skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text))
         }
         log.set("label", trigger.name)
 
@@ -189,7 +197,7 @@ struct InProgress: Encodable {
 
 struct Skipped: Encodable {
     var status = "skipped"
-    let ticket: String
+    let ticket: String?
     let reason: String
 }
 

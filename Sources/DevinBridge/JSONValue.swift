@@ -51,3 +51,76 @@ public enum JSONValue: Equatable, Sendable, Decodable {
 
     public var isNull: Bool { self == .null }
 }
+
+extension JSONValue {
+    /// The value at a path of object keys, e.g. `value[path: "issue", "title"]`.
+    public subscript(path keys: String...) -> JSONValue? {
+        var current: JSONValue? = self
+        for key in keys { current = current?[key] }
+        return current
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let object) = self { return object }
+        return nil
+    }
+
+    /// A string, or a whole number written as a string (ids arrive as either).
+    public var idText: String? {
+        switch self {
+        case .string(let text): return text.trimmingASCIIWhitespace()
+        case .integer(let number): return String(number)
+        case .number(let number) where number == number.rounded() && abs(number) < 1e15: return String(Int64(number))
+        default: return nil
+        }
+    }
+}
+
+/// Field access for the dialect decoders: each error names the JSON path that is wrong.
+struct Fields {
+    let root: JSONValue
+
+    init(_ object: [String: JSONValue]) { root = .object(object) }
+
+    func value(_ path: [String]) -> JSONValue? {
+        var current: JSONValue? = root
+        for key in path { current = current?[key] }
+        if current == .null { return nil }
+        return current
+    }
+
+    func string(_ path: String...) -> String? { value(path)?.stringValue }
+
+    func requiredString(_ path: String...) throws -> String {
+        guard let value = value(path) else { throw BridgeError.missingField(path.joined(separator: ".")) }
+        guard let text = value.stringValue else { throw BridgeError.invalidField(path.joined(separator: "."), "must be a string") }
+        return text
+    }
+
+    func requiredID(_ path: String...) throws -> String {
+        guard let value = value(path) else { throw BridgeError.missingField(path.joined(separator: ".")) }
+        guard let text = value.idText, !text.isEmpty else {
+            throw BridgeError.invalidField(path.joined(separator: "."), "must be a string or a whole number")
+        }
+        return text
+    }
+
+    /// Names from a list of strings or of objects with `name`/`title` (labels, keywords).
+    func names(_ path: String...) throws -> [String] {
+        guard let value = value(path) else { return [] }
+        guard let items = value.arrayValue else {
+            throw BridgeError.invalidField(path.joined(separator: "."), "must be a list")
+        }
+        return items.compactMap { item in item.stringValue ?? (item["name"] ?? item["title"])?.stringValue }
+    }
+
+    /// A web URL from the payload, only when it is a plain http(s) URL.
+    func url(_ path: String...) -> String? {
+        value(path)?.stringValue.flatMap { PromptBuilder.isPlainURL($0) ? $0 : nil }
+    }
+}

@@ -1,23 +1,36 @@
 /// Verifies the HMAC-SHA256 signature a ticketing system sends with its webhook.
 ///
 /// The signature is the hex HMAC-SHA256 of the raw body under the shared secret, in the first of
-/// these headers that the request carries: `X-Hub-Signature-256` (GitHub, Gitea), `X-Hub-Signature`
-/// (Jira Server/Data Center), `X-Signature`. Each takes `sha256=<hex>` or bare `<hex>`, either case.
+/// these headers that the request carries: `SIGNATURE_HEADER` when configured, then
+/// `X-Hub-Signature-256` (GitHub, Gitea), `X-Gitea-Signature`, `X-Forgejo-Signature`,
+/// `X-Hub-Signature` (Jira Server/Data Center), `Linear-Signature`, `X-Signature`. Each takes
+/// `sha256=<hex>` or bare `<hex>`, either case.
 /// When a header holds several values (Apache joins repeated headers with `, `), every one must verify.
 public struct SignatureVerifier: Sendable {
     /// The headers searched, strongest first.
-    public static let headerNames = ["x-hub-signature-256", "x-hub-signature", "x-signature"]
+    public static let headerNames = [
+        "x-hub-signature-256", "x-gitea-signature", "x-forgejo-signature", "x-hub-signature", "linear-signature", "x-signature",
+    ]
 
     private let keys: [[UInt8]]
+    private let names: [String]
 
-    /// - Parameter secrets: the secrets that may have signed the body (the current one first).
-    public init(secrets: [Secret]) {
+    /// - Parameters:
+    ///   - secrets: the secrets that may have signed the body (the current one first).
+    ///   - extraHeader: `SIGNATURE_HEADER`, searched before the standard ones.
+    public init(secrets: [Secret], extraHeader: String? = nil) {
         keys = secrets.map { Array($0.value.utf8) }
+        names = (extraHeader.map { [$0.lowercased()] } ?? []) + Self.headerNames
+    }
+
+    /// Whether the request carries any header this verifier reads.
+    public func isPresent(in headers: HTTPHeaders) -> Bool {
+        names.contains { headers.values($0) != nil }
     }
 
     /// Throws ``BridgeError/missingSignature`` or ``BridgeError/badSignature(header:reason:)``.
     public func verify(body: [UInt8], headers: HTTPHeaders) throws {
-        guard let (name, values) = Self.headerNames.lazy
+        guard let (name, values) = names.lazy
             .compactMap({ name in headers.values(name).map { (name, $0) } }).first
         else { throw BridgeError.missingSignature }
         let display = HTTPHeaders.displayName(name)

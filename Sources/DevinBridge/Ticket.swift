@@ -7,23 +7,34 @@ public struct Ticket: Equatable, Sendable {
     public var labels: [String]
     /// The ticket's web page, when the payload carries one.
     public var url: String?
-    /// Which dialect the ticket was decoded from (`generic` for now).
+    /// Which dialect the ticket was decoded from (`generic`, `github`, `jira`, ...).
     public var source: String
+    /// The project or repository, when the payload names one (`group/project`, `PROJ`).
+    public var project: String?
 
     public init(id: String, title: String, description: String? = nil, labels: [String] = [],
-                url: String? = nil, source: String = "generic") {
+                url: String? = nil, source: String = "generic", project: String? = nil) {
         self.id = id
         self.title = title
         self.description = description
         self.labels = labels
         self.url = url
         self.source = source
+        self.project = project
     }
 }
 
 extension Ticket {
     public static let maxIDLength = 128
     public static let idRule = "must be at most \(maxIDLength) letters, digits, spaces and . _ : # / @ + -"
+
+    /// Throws ``BridgeError/invalidField(_:_:)`` naming `field` unless `id` is a usable ticket id.
+    static func validateID(_ id: String, field: String) throws {
+        guard !id.isEmpty else { throw BridgeError.invalidField(field, "is empty") }
+        guard id.count <= maxIDLength, id.unicodeScalars.allSatisfy(isIDCharacter) else {
+            throw BridgeError.invalidField(field, idRule)
+        }
+    }
 
     /// Ids stand outside the prompt's fence and in tags, so they are kept to what ticket ids are
     /// made of (`123`, `PROJ-123`, `group/project#23`, `bug 1234`).

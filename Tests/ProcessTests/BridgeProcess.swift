@@ -52,6 +52,30 @@ struct BridgeProcess {
         return String(line.dropFirst("X-Hub-Signature-256: ".count))
     }
 
+    /// Standard Webhooks headers for `body` from `devin-bridge sign --standard`, or for an explicit
+    /// timestamp computed here with the same key rules (whsec_ secrets are not used in tests).
+    func standardSignature(_ body: [UInt8], timestamp: Int64? = nil) throws -> [String: String] {
+        if let timestamp {
+            // Sign an old or future timestamp: HMAC-SHA256 over "<id>.<ts>.<body>" with openssl.
+            let id = "msg_tolerance_test"
+            let content = Array("\(id).\(timestamp).".utf8) + body
+            let output = try runProcess("/usr/bin/openssl", arguments: ["dgst", "-sha256", "-hmac", TestSecrets.webhookSecret, "-binary"],
+                                        environment: ["PATH": "/usr/bin:/bin"], stdin: content)
+            return ["webhook-id": id, "webhook-timestamp": String(timestamp),
+                    "webhook-signature": "v1," + Data(output.stdout).base64EncodedString()]
+        }
+        let output = try runProcess(Paths.binary, arguments: ["sign", "--standard"],
+                                    environment: ["WEBHOOK_SECRET": TestSecrets.webhookSecret, "DEVIN_BRIDGE_CONFIG": "/dev/null"],
+                                    stdin: body)
+        var headers: [String: String] = [:]
+        for line in String(decoding: output.stdout, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { headers[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        guard headers.count == 3 else { throw HarnessError("sign --standard failed: \(output.stderr)") }
+        return headers
+    }
+
     /// One CGI request. `headers` are HTTP header names (`X-Hub-Signature-256`); `contentLength`
     /// nil sends none (a chunked upload), `.some` overrides the real length.
     func request(method: String = "POST", body: [UInt8], headers: [String: String] = [:],

@@ -9,7 +9,10 @@ public enum GenericTicketDecoder {
     public static let maxIDLength = Ticket.maxIDLength
 
     public static func decode(_ body: [UInt8]) throws -> Ticket {
-        let object = try JSONValue.parseObject(body)
+        try decode(object: JSONValue.parseObject(body))
+    }
+
+    public static func decode(object: [String: JSONValue]) throws -> Ticket {
 
         let id: String
         switch object["id"] {
@@ -24,10 +27,7 @@ public enum GenericTicketDecoder {
         default:
             throw BridgeError.invalidField("id", "must be a string or a whole number")
         }
-        guard !id.isEmpty else { throw BridgeError.invalidField("id", "is empty") }
-        guard id.count <= maxIDLength, id.unicodeScalars.allSatisfy(Ticket.isIDCharacter) else {
-            throw BridgeError.invalidField("id", Ticket.idRule)
-        }
+        try Ticket.validateID(id, field: "id")
 
         let title: String
         switch object["title"] {
@@ -64,6 +64,8 @@ public enum GenericTicketDecoder {
         }
 
         let url = object["url"]?.stringValue.flatMap { PromptBuilder.isPlainURL($0) ? $0 : nil }
-        return Ticket(id: id, title: title, description: description, labels: labels, url: url)
+        let project = object["project"]?.stringValue
+        return Ticket(id: id, title: title, description: description, labels: labels, url: url,
+                      project: project.flatMap { $0.isEmpty ? nil : $0 })
     }
 }

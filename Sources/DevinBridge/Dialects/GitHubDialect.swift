@@ -1,0 +1,66 @@
+/// GitHub issue webhooks (`X-GitHub-Event: issues`): `opened` creates, `labeled` adds the
+/// label in the top-level `label`. The id is `owner/repo#number`.
+enum GitHubDialect {
+    static func decode(_ object: [String: JSONValue], headers: HTTPHeaders) throws -> DecodedWebhook {
+        let fields = Fields(object)
+        let event = headers["x-github-event"]?.lowercased() ?? (object["issue"] != nil ? "issues" : "unknown")
+        guard event == "issues" else {
+            if event == "ping" { return .ignored("a ping event: the hook reaches the bridge", source: .github) }
+            return .ignored("a \(event.prefix(40)) event; only issue events start sessions", source: .github)
+        }
+        let action = fields.string("action") ?? ""
+        let ticket = try issueTicket(fields, source: .github)
+        switch action {
+        case "opened":
+            return DecodedWebhook(ticket: ticket, event: .created)
+        case "labeled":
+            let added = fields.string("label", "name").map { [$0] } ?? []
+            return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+        default:
+            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.prefix(40)), not opened or labeled"))
+        }
+    }
+
+    /// The issue in a GitHub-shaped payload (GitHub, Gitea, Forgejo).
+    static func issueTicket(_ fields: Fields, source: TicketSource) throws -> Ticket {
+        let number = try fields.requiredID("issue", "number")
+        let repository = fields.string("repository", "full_name")
+        let id = repository.map { "\($0)#\(number)" } ?? "#\(number)"
+        try Ticket.validateID(id, field: "issue.number")
+        return Ticket(
+            id: id,
+            title: try fields.requiredString("issue", "title"),
+            description: fields.string("issue", "body"),
+            labels: try fields.names("issue", "labels"),
+            url: fields.url("issue", "html_url"),
+            source: source.rawValue,
+            project: repository)
+    }
+}
+
+/// Gitea and Forgejo issue webhooks: GitHub-shaped bodies; `X-Gitea-Event` (or
+/// `X-Forgejo-Event`) `issues` with `action: opened` creates; the `issue_label` event type with
+/// `action: label_updated` is a label change (the payload lists the labels, not the one added).
+enum GiteaDialect {
+    static func decode(_ object: [String: JSONValue], headers: HTTPHeaders, source: TicketSource) throws -> DecodedWebhook {
+        let fields = Fields(object)
+        let event = (headers["x-forgejo-event"] ?? headers["x-gitea-event"])?.lowercased()
+        let type = (headers["x-forgejo-event-type"] ?? headers["x-gitea-event-type"])?.lowercased()
+        let kinds = [event, type].compactMap { $0 }
+        let isIssue = kinds.isEmpty ? object["issue"] != nil : kinds.contains { $0 == "issues" || $0 == "issue_label" }
+        guard isIssue else {
+            return .ignored("a \((type ?? event ?? "unknown").prefix(40)) event; only issue events start sessions", source: source)
+        }
+        let action = fields.string("action") ?? ""
+        let ticket = try GitHubDialect.issueTicket(fields, source: source)
+        switch action {
+        case "opened":
+            return DecodedWebhook(ticket: ticket, event: .created)
+        case "label_updated", "labeled":
+            if let added = fields.string("label", "name") { return DecodedWebhook(ticket: ticket, event: .labelsAdded([added])) }
+            return DecodedWebhook(ticket: ticket, event: .labelsChanged)
+        default:
+            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.prefix(40)), not opened or labelled"))
+        }
+    }
+}

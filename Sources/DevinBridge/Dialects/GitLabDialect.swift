@@ -1,0 +1,41 @@
+/// GitLab issue webhooks (`X-Gitlab-Event: Issue Hook`, `object_kind: issue`): `open` creates;
+/// `update` acts on the labels added in `changes.labels` (current minus previous). The id is
+/// `group/project#iid`.
+enum GitLabDialect {
+    static func decode(_ object: [String: JSONValue], headers: HTTPHeaders) throws -> DecodedWebhook {
+        let fields = Fields(object)
+        let kind = fields.string("object_kind") ?? headers["x-gitlab-event"] ?? "unknown"
+        guard kind == "issue" || kind == "Issue Hook" || kind == "Confidential Issue Hook" else {
+            return .ignored("a \(kind.prefix(40)) event; only issue events start sessions", source: .gitlab)
+        }
+        let iid = try fields.requiredID("object_attributes", "iid")
+        let project = fields.string("project", "path_with_namespace")
+        let id = project.map { "\($0)#\(iid)" } ?? "#\(iid)"
+        try Ticket.validateID(id, field: "object_attributes.iid")
+        var labels = try fields.names("labels")
+        if labels.isEmpty { labels = try fields.names("object_attributes", "labels") }
+        let ticket = Ticket(
+            id: id,
+            title: try fields.requiredString("object_attributes", "title"),
+            description: fields.string("object_attributes", "description"),
+            labels: labels,
+            url: fields.url("object_attributes", "url"),
+            source: TicketSource.gitlab.rawValue,
+            project: project)
+
+        let action = fields.string("object_attributes", "action") ?? ""
+        switch action {
+        case "open":
+            return DecodedWebhook(ticket: ticket, event: .created)
+        case "update":
+            guard fields.value(["changes", "labels"]) != nil else {
+                return DecodedWebhook(ticket: ticket, event: .ignored("an update that changed no labels"))
+            }
+            let previous = Set(try fields.names("changes", "labels", "previous").map { $0.lowercased() })
+            let added = try fields.names("changes", "labels", "current").filter { !previous.contains($0.lowercased()) }
+            return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+        default:
+            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.isEmpty ? "changed" : String(action.prefix(40))), not opened or labelled"))
+        }
+    }
+}
