@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import DevinBridge
 
 // Fakes and fixtures for the state directory, the deliverer and the admin commands that use them.
@@ -216,4 +217,8 @@ func deliverWebhook(_ handler: Handler, ticket: String = "PROJ-123",
     if let delivery { environment["HTTP_X_GITHUB_DELIVERY"] = delivery }
     let source = ByteSource(body)
     return handler.handle(CGIRequestHead(environment: environment), readBody: source.read)
+}
+
+extension Data {
+    var text: String { String(decoding: self, as: UTF8.self) }
 }
