@@ -248,6 +248,39 @@ struct WebServerTests {
         #expect(api.sessions.count == 1)
         expectNoSecrets(in: server, [queued, again])
     }
+
+    @Test("Each server end to end with a real dialect: GitLab's token behind nginx, Jira's signature behind Apache, Redmine's URL token behind both")
+    func dialectsThroughServers() throws {
+        for kind in WebServer.Kind.allCases {
+            let api = try StandIn()
+            defer { api.stop() }
+            let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL, extra: ["ALLOW_STATIC_TOKEN": "1"]))
+            defer { server.stop() }
+            let (fixture, path, headers): (String, String, [(String, String)])
+            switch kind {
+            case .nginx:
+                (fixture, path, headers) = ("gitlab-issue-open", "/hooks/tickets/gitlab",
+                                            [("X-Gitlab-Event", "Issue Hook"), ("X-Gitlab-Token", TestSecrets.webhookSecret)])
+            case .apache:
+                let body = DialectProcessTests.fixture("jira-issue-created")
+                (fixture, path, headers) = ("jira-issue-created", "/hooks/tickets/jira", [("X-Hub-Signature", try signer.signature(body))])
+            }
+            let answer = try curl(server.url + path, headers: headers, body: DialectProcessTests.fixture(fixture))
+            #expect(answer.status == 200, "\(kind): \(answer.text)")
+            #expect(answer.json["status"] as? String == "created")
+            #expect(answer.json["ticket"] as? String == (kind == .nginx ? "platform/backend#23" : "PROJ-123"))
+
+            let token = TestSecrets.webhookSecret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let redmine = try curl(server.url + "/hooks/tickets/redmine?token=\(token)", body: DialectProcessTests.fixture("redmine-issue-opened"))
+            #expect(redmine.status == 200, "\(kind): \(redmine.text)")
+            #expect(redmine.json["ticket"] as? String == "#1234")
+            #expect(api.sessions.count == 2)
+            let lines = server.waitForLogLines(2)
+            #expect(lines.contains { $0.contains("source=\(kind == .nginx ? "gitlab" : "jira")") })
+            #expect(lines.contains { $0.contains("source=redmine") && $0.contains("auth=token") })
+            expectNoSecrets(in: server, [answer, redmine])
+        }
+    }
 }
 
 final class AnswersBox: @unchecked Sendable {
