@@ -136,6 +136,11 @@ extension AdminCommands {
         for record in failed {
             out += "  \(format(record.updatedAt))  \(record.ticket) [\(record.label)]  attempts \(record.attempts): \(record.reason ?? "")\n"
         }
+        let unreadable = store.unreadableRecords()
+        if !unreadable.isEmpty {
+            out += "\nunreadable records (\(unreadable.count)): move them away to let their tickets start afresh\n"
+            for path in unreadable { out += "  \(path)\n" }
+        }
         if !failed.isEmpty {
             out += "\nA failed ticket is tried again when the ticketing system delivers it again (fix the cause, then redeliver).\n"
         }

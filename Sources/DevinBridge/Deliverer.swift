@@ -95,24 +95,29 @@ public struct Deliverer: Sendable {
     private func attempt(_ record: inout DeliveryRecord, key: TicketKey) throws -> Outcome {
         var now = clock.now()
         if record.uncertain {
+            let found: CreatedSession?
             do {
-                if let found = try client.findSession(tag: key.tag) {
-                    record.state = .created
-                    record.sessionID = found.sessionID
-                    record.url = found.url
-                    record.createdAt = record.createdAt ?? now
-                    record.uncertain = false
-                    record.reason = "adopted the session an earlier attempt created"
-                    record.errorCode = nil
-                    record.nextAttemptAt = nil
-                    record.updatedAt = now
-                    try store.write(record)
-                    return .duplicate(record)
-                }
-            } catch let error as BridgeError where error.isRetryable {
-                return try queue(&record, error, now: now, reason: "could not check for a session an earlier attempt may have created: " + error.message)
+                found = try client.findSession(tag: key.tag)
             } catch let error as BridgeError {
+                // A failed look-up counts as an attempt, so its retries back off too.
+                record.attempts += 1
+                if error.isRetryable {
+                    return try queue(&record, error, now: now, reason: "could not check for a session an earlier attempt may have created: " + error.message)
+                }
                 return try fail(&record, error, now: now)
+            }
+            if let found {
+                record.state = .created
+                record.sessionID = found.sessionID
+                record.url = found.url
+                record.createdAt = record.createdAt ?? now
+                record.uncertain = false
+                record.reason = "adopted the session an earlier attempt created"
+                record.errorCode = nil
+                record.nextAttemptAt = nil
+                record.updatedAt = now
+                try store.write(record)
+                return .duplicate(record)
             }
         }
 
@@ -137,20 +142,9 @@ public struct Deliverer: Sendable {
         request.session_secrets = configuration.ticketAPIToken.map {
             [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
         }
+        let session: CreatedSession
         do {
-            let session = try client.createSession(request)
-            now = clock.now()
-            record.state = .created
-            record.sessionID = session.sessionID
-            record.url = session.url
-            record.createdAt = now
-            record.updatedAt = now
-            record.uncertain = false
-            record.reason = nil
-            record.errorCode = nil
-            record.nextAttemptAt = nil
-            try store.write(record)
-            return .created(record)
+            session = try client.createSession(request)
         } catch let error as BridgeError {
             now = clock.now()
             if !error.mayHaveCreatedSession {
@@ -160,6 +154,20 @@ public struct Deliverer: Sendable {
             if error.isRetryable { return try queue(&record, error, now: now, reason: error.message) }
             return try fail(&record, error, now: now)
         }
+        // The session exists from here on: a failure to record it keeps the slot and the in-flight
+        // marker, so the next attempt finds the session by its tag.
+        now = clock.now()
+        record.state = .created
+        record.sessionID = session.sessionID
+        record.url = session.url
+        record.createdAt = now
+        record.updatedAt = now
+        record.uncertain = false
+        record.reason = nil
+        record.errorCode = nil
+        record.nextAttemptAt = nil
+        try store.write(record)
+        return .created(record)
     }
 
     private func queue(_ record: inout DeliveryRecord, _ error: BridgeError, now: Date, reason: String) throws -> Outcome {

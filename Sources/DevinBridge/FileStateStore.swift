@@ -107,6 +107,15 @@ public final class FileStateStore: @unchecked Sendable {
         }
     }
 
+    /// Files in `tickets/` that are not readable records (shown by `status`, so none is forgotten).
+    public func unreadableRecords() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ticketsDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.filter { name in
+            FileManager.default.contents(atPath: ticketsDirectory + "/" + name)
+                .flatMap { try? Self.decoder.decode(DeliveryRecord.self, from: $0) } == nil
+        }.map { ticketsDirectory + "/" + $0 }
+    }
+
     func recordPath(_ key: String) -> String { ticketsDirectory + "/" + key + ".json" }
 
     // MARK: Sessions per hour
@@ -134,7 +143,7 @@ public final class FileStateStore: @unchecked Sendable {
         guard let lock = try lock("sessions-last-hour", timeout: 10) else { return }
         defer { lock.release() }
         var ledger = readLedger(now: now)
-        if let index = ledger.created.firstIndex(where: { abs($0.timeIntervalSince(time)) < 0.001 }) {
+        if let index = ledger.created.firstIndex(where: { abs($0.timeIntervalSince(time)) < 0.002 }) {
             ledger.created.remove(at: index)
             try atomicWrite((try? Self.encoder.encode(ledger)) ?? Data(), to: rateFile)
         }
@@ -184,16 +193,36 @@ public final class FileStateStore: @unchecked Sendable {
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 
+    /// Dates as ISO 8601 with milliseconds: readable, and exact enough that a reservation is
+    /// found again when it is given back.
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(FileStateStore.fractionalDates.string(from: date))
+        }
         return encoder
     }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = FileStateStore.fractionalDates.date(from: text) ?? FileStateStore.wholeSecondDates.date(from: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+            }
+            return date
+        }
         return decoder
     }()
+
+    nonisolated(unsafe) static let fractionalDates: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+
+    nonisolated(unsafe) static let wholeSecondDates = ISO8601DateFormatter()
 }

@@ -173,7 +173,7 @@ struct AdminStateCommandsTests {
         let failed = try #require(object["failed"] as? [[String: Any]])
         #expect(sessions.map { $0["session_id"] as? String } == ["sess-0001"])
         #expect(queued.map { $0["ticket"] as? String } == ["PROJ-2"])
-        #expect(queued.first?["next_attempt_at"] as? String == "2026-01-01T00:01:00Z")
+        #expect(queued.first?["next_attempt_at"] as? String == "2026-01-01T00:01:00.000Z")
         #expect(failed.map { $0["reason"] as? String } == ["refused"])
         #expect(!result.stdout.contains(FakeSecret.marker))
     }

@@ -314,9 +314,7 @@ struct DelivererTests {
             bench.clock.now = next
         }
         #expect(bench.transport.posts.isEmpty)
-        withKnownIssue("a failed lookup queues with record.attempts unchanged, so the delay never grows") {
-            #expect(delays[1] > delays[0] && delays[2] > delays[1], "delays \(delays)")
-        }
+        #expect(delays[1] > delays[0] && delays[2] > delays[1], "delays \(delays)")
         #expect(delays.allSatisfy { $0 >= 60 })
     }
 
@@ -335,9 +333,7 @@ struct DelivererTests {
         let error = #expect(throws: BridgeError.self) { try bench.deliver(key) }
         #expect(error?.code == "state_unavailable")
         #expect(bench.transport.posts.count == 1)
-        withKnownIssue("the write failure is caught as a create failure: the slot is released though the session exists") {
-            #expect(bench.store.sessionsInLastHour(now: testEpoch) == 1)
-        }
+        #expect(bench.store.sessionsInLastHour(now: testEpoch) == 1)
         // The disk comes back: the in-flight marker makes the next delivery look, and adopt.
         #expect(unlink(sabotage.tickets) == 0)
         #expect(rename(sabotage.tickets + ".away", sabotage.tickets) == 0)
@@ -397,7 +393,8 @@ struct DelivererTests {
         #expect(record.state == .queued)
         #expect(record.uncertain, "the next attempt must look again")
         #expect(record.reason?.contains("could not check") == true)
-        #expect(record.nextAttemptAt == testEpoch.addingTimeInterval(60))
+        // The failed look-up is the record's second attempt: 2 minutes.
+        #expect(record.nextAttemptAt == testEpoch.addingTimeInterval(120))
     }
 
     @Test("a lookup refused with 403 fails the ticket, naming the ViewOrgSessions permission")
@@ -499,9 +496,7 @@ struct DelivererTests {
                                                      uptimeNanoseconds: { 0 }))
         let key = ticketKey(1)
         _ = try deliverer.deliver(key, request: storedRequest(for: key), delivery: nil)
-        withKnownIssue("the ledger stores whole seconds, so releaseSession misses a reservation made at x.5 s") {
-            #expect(store.sessionsInLastHour(now: Date(timeIntervalSince1970: 1_767_225_601)) == 0)
-        }
+        #expect(store.sessionsInLastHour(now: Date(timeIntervalSince1970: 1_767_225_601)) == 0)
     }
 
     // MARK: - Secrets

@@ -48,7 +48,7 @@ struct SignatureVerifierTests {
     @Test("a request without any signature header is missingSignature")
     func missing() {
         #expect(failure([]) == .missingSignature)
-        #expect(failure([("X-Gitea-Signature", Self.hex), ("Content-Type", "application/json")]) == .missingSignature)
+        #expect(failure([("X-Unknown-Signature", Self.hex), ("Content-Type", "application/json")]) == .missingSignature)
     }
 
     static let empty = "the header is empty"
