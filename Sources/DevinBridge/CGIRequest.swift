@@ -52,7 +52,7 @@ public enum BodyReader {
         var failure: BridgeError?
         if let contentLength {
             let trimmed = contentLength.trimmingASCIIWhitespace()
-            if let value = Int(trimmed), value >= 0, trimmed.allSatisfy(\.isASCII) {
+            if !trimmed.isEmpty, trimmed.utf8.allSatisfy({ (48...57).contains($0) }), let value = Int(trimmed) {
                 expected = value
                 if value > limit { failure = .payloadTooLarge(limit: limit) }
             } else {

@@ -27,6 +27,9 @@ public enum JSONValue: Equatable, Sendable, Decodable {
         guard String(validating: body, as: UTF8.self) != nil else {
             throw BridgeError.invalidJSON("it is not valid UTF-8")
         }
+        guard nestingDepth(body) <= maxDepth else {
+            throw BridgeError.invalidJSON("it nests deeper than \(maxDepth) levels")
+        }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
@@ -37,6 +40,31 @@ public enum JSONValue: Equatable, Sendable, Decodable {
             throw BridgeError.invalidJSON("the top level must be an object")
         }
         return object
+    }
+
+    /// No ticketing system nests its payload anywhere near this deep.
+    public static let maxDepth = 64
+
+    /// The deepest nesting of arrays and objects, counted without parsing (brackets inside
+    /// strings do not count).
+    static func nestingDepth(_ body: [UInt8]) -> Int {
+        var depth = 0, deepest = 0
+        var inString = false, escaped = false
+        for byte in body {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     public subscript(key: String) -> JSONValue? {

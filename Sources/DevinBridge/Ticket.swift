@@ -28,6 +28,24 @@ extension Ticket {
     public static let maxIDLength = 128
     public static let idRule = "must be at most \(maxIDLength) letters, digits, spaces and . _ : # / @ + -"
 
+    public static let maxTitleCharacters = 1000
+    public static let maxLabels = 200
+    public static let maxLabelCharacters = 255
+
+    /// Refuses tickets beyond sane sizes (every ticketing system's own limits are far below these).
+    /// The description has no limit here: the prompt caps it.
+    func validateSizes() throws {
+        guard title.count <= Self.maxTitleCharacters else {
+            throw BridgeError.invalidField("title", "is longer than \(Self.maxTitleCharacters) characters")
+        }
+        guard labels.count <= Self.maxLabels else {
+            throw BridgeError.invalidField("labels", "holds more than \(Self.maxLabels) labels")
+        }
+        guard labels.allSatisfy({ $0.count <= Self.maxLabelCharacters }) else {
+            throw BridgeError.invalidField("labels", "holds a label longer than \(Self.maxLabelCharacters) characters")
+        }
+    }
+
     /// Throws ``BridgeError/invalidField(_:_:)`` naming `field` unless `id` is a usable ticket id.
     static func validateID(_ id: String, field: String) throws {
         guard !id.isEmpty else { throw BridgeError.invalidField(field, "is empty") }

@@ -128,6 +128,8 @@ func withConfigFile<T>(_ contents: String, _ body: (String) throws -> T) throws 
     try withTemporaryDirectory { directory in
         let file = directory.appendingPathComponent("bridge.conf")
         try Data(contents.utf8).write(to: file)
+        // As installed: it holds secrets, so not readable by others (check warns otherwise).
+        chmod(file.path, 0o640)
         return try body(file.path)
     }
 }

@@ -44,6 +44,13 @@ public enum TicketSource: String, CaseIterable, Sendable {
 
     /// Decodes a body of this dialect.
     public func decode(_ object: [String: JSONValue], headers: HTTPHeaders) throws -> DecodedWebhook {
+        let webhook = try decodeDialect(object, headers: headers)
+        if case .ignored = webhook.event { return webhook }
+        try webhook.ticket.validateSizes()
+        return webhook
+    }
+
+    private func decodeDialect(_ object: [String: JSONValue], headers: HTTPHeaders) throws -> DecodedWebhook {
         switch self {
         case .generic: return DecodedWebhook(ticket: try GenericTicketDecoder.decode(object: object), event: .created)
         case .github: return try GitHubDialect.decode(object, headers: headers)
