@@ -43,7 +43,11 @@ public struct PromptBuilder: Sendable {
         var parts: [String] = []
         parts.append("Ticket \(id) (from \(ticket.source)) needs your work.")
 
-        var ticketText = "Title: \(title)\n\nDescription:\n\(body ?? "(no description)")"
+        var ticketText = "Title: \(title)\n"
+        if let project = ticket.project.map({ Self.clean($0, limit: 200, keepNewlines: false).text }), !project.isEmpty {
+            ticketText += "Project: \(project)\n"
+        }
+        ticketText += "\nDescription:\n\(body ?? "(no description)")"
         if description?.truncated == true {
             ticketText += "\n[description truncated by the bridge]"
         }

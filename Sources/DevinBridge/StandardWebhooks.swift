@@ -40,7 +40,8 @@ public struct StandardWebhooksVerifier: Sendable {
         guard abs(skew) <= tolerance else {
             throw BridgeError.badSignature(
                 header: "Webhook-Timestamp",
-                reason: "it is \(Int(abs(skew))) s \(skew > 0 ? "old" : "in the future"); the tolerance is \(Int(tolerance)) s (check both clocks)")
+                // Clamped before converting: a timestamp near Int64.min must not trap.
+                reason: "it is \(Int(min(abs(skew), 1e12))) s \(skew > 0 ? "old" : "in the future"); the tolerance is \(Int(tolerance)) s (check both clocks)")
         }
         let candidates: [[UInt8]] = signatureHeader.split(separator: " ").compactMap { entry in
             let parts = entry.split(separator: ",", maxSplits: 1)

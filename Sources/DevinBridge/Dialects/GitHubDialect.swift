@@ -9,16 +9,26 @@ enum GitHubDialect {
             return .ignored("a \(event.prefix(40)) event; only issue events start sessions", source: .github)
         }
         let action = fields.string("action") ?? ""
-        let ticket = try issueTicket(fields, source: .github)
         switch action {
         case "opened":
-            return DecodedWebhook(ticket: ticket, event: .created)
+            return DecodedWebhook(ticket: try issueTicket(fields, source: .github), event: .created)
         case "labeled":
             let added = fields.string("label", "name").map { [$0] } ?? []
-            return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+            return DecodedWebhook(ticket: try issueTicket(fields, source: .github), event: .labelsAdded(added))
         default:
-            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.prefix(40)), not opened or labeled"))
+            return skipped("the issue was \(action.isEmpty ? "changed" : String(action.prefix(40))), not opened or labeled", fields, source: .github)
         }
+    }
+
+    /// A skipped event: the ticket is named when the payload allows, but a sparse payload is no error.
+    static func skipped(_ reason: String, _ fields: Fields, source: TicketSource) -> DecodedWebhook {
+        guard let ticket = try? issueTicket(fields, source: source) else {
+            let id = (try? fields.requiredID("issue", "number")).map { number in
+                fields.string("repository", "full_name").map { "\($0)#\(number)" } ?? "#\(number)"
+            }
+            return .ignored(reason, source: source, id: id ?? "-")
+        }
+        return DecodedWebhook(ticket: ticket, event: .ignored(reason))
     }
 
     /// The issue in a GitHub-shaped payload (GitHub, Gitea, Forgejo).
@@ -52,15 +62,15 @@ enum GiteaDialect {
             return .ignored("a \((type ?? event ?? "unknown").prefix(40)) event; only issue events start sessions", source: source)
         }
         let action = fields.string("action") ?? ""
-        let ticket = try GitHubDialect.issueTicket(fields, source: source)
         switch action {
         case "opened":
-            return DecodedWebhook(ticket: ticket, event: .created)
+            return DecodedWebhook(ticket: try GitHubDialect.issueTicket(fields, source: source), event: .created)
         case "label_updated", "labeled":
+            let ticket = try GitHubDialect.issueTicket(fields, source: source)
             if let added = fields.string("label", "name") { return DecodedWebhook(ticket: ticket, event: .labelsAdded([added])) }
             return DecodedWebhook(ticket: ticket, event: .labelsChanged)
         default:
-            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.prefix(40)), not opened or labelled"))
+            return GitHubDialect.skipped("the issue was \(action.isEmpty ? "changed" : String(action.prefix(40))), not opened or labelled", fields, source: source)
         }
     }
 }

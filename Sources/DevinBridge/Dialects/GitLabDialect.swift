@@ -8,13 +8,30 @@ enum GitLabDialect {
         guard kind == "issue" || kind == "Issue Hook" || kind == "Confidential Issue Hook" else {
             return .ignored("a \(kind.prefix(40)) event; only issue events start sessions", source: .gitlab)
         }
+        let action = fields.string("object_attributes", "action") ?? ""
+        guard action == "open" || action == "update" else {
+            let reason = "the issue was \(action.isEmpty ? "changed" : String(action.prefix(40))), not opened or labelled"
+            if let ticket = try? ticket(fields) { return DecodedWebhook(ticket: ticket, event: .ignored(reason)) }
+            return .ignored(reason, source: .gitlab)
+        }
+        let ticket = try ticket(fields)
+        if action == "open" { return DecodedWebhook(ticket: ticket, event: .created) }
+        guard fields.value(["changes", "labels"]) != nil else {
+            return DecodedWebhook(ticket: ticket, event: .ignored("an update that changed no labels"))
+        }
+        let previous = Set(try fields.names("changes", "labels", "previous").map { $0.lowercased() })
+        let added = try fields.names("changes", "labels", "current").filter { !previous.contains($0.lowercased()) }
+        return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+    }
+
+    static func ticket(_ fields: Fields) throws -> Ticket {
         let iid = try fields.requiredID("object_attributes", "iid")
         let project = fields.string("project", "path_with_namespace")
         let id = project.map { "\($0)#\(iid)" } ?? "#\(iid)"
         try Ticket.validateID(id, field: "object_attributes.iid")
         var labels = try fields.names("labels")
         if labels.isEmpty { labels = try fields.names("object_attributes", "labels") }
-        let ticket = Ticket(
+        return Ticket(
             id: id,
             title: try fields.requiredString("object_attributes", "title"),
             description: fields.string("object_attributes", "description"),
@@ -23,19 +40,5 @@ enum GitLabDialect {
             source: TicketSource.gitlab.rawValue,
             project: project)
 
-        let action = fields.string("object_attributes", "action") ?? ""
-        switch action {
-        case "open":
-            return DecodedWebhook(ticket: ticket, event: .created)
-        case "update":
-            guard fields.value(["changes", "labels"]) != nil else {
-                return DecodedWebhook(ticket: ticket, event: .ignored("an update that changed no labels"))
-            }
-            let previous = Set(try fields.names("changes", "labels", "previous").map { $0.lowercased() })
-            let added = try fields.names("changes", "labels", "current").filter { !previous.contains($0.lowercased()) }
-            return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
-        default:
-            return DecodedWebhook(ticket: ticket, event: .ignored("the issue was \(action.isEmpty ? "changed" : String(action.prefix(40))), not opened or labelled"))
-        }
     }
 }

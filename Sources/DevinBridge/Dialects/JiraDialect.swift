@@ -8,9 +8,24 @@ enum JiraDialect {
         guard event == "jira:issue_created" || event == "jira:issue_updated" else {
             return .ignored("a \(event.prefix(40)) event; only issue created and updated events start sessions", source: .jira)
         }
+        let items = fields.value(["changelog", "items"])?.arrayValue ?? []
+        let labelChange = items.first(where: { $0["field"]?.stringValue?.lowercased() == "labels" })
+        if event == "jira:issue_updated" && labelChange == nil {
+            let reason = "an update that changed no labels"
+            if let ticket = try? ticket(fields) { return DecodedWebhook(ticket: ticket, event: .ignored(reason)) }
+            return .ignored(reason, source: .jira, id: fields.string("issue", "key") ?? "-")
+        }
+        let ticket = try ticket(fields)
+        guard event == "jira:issue_updated", let change = labelChange else { return DecodedWebhook(ticket: ticket, event: .created) }
+        let before = Set(words(change["fromString"]?.stringValue).map { $0.lowercased() })
+        let added = words(change["toString"]?.stringValue).filter { !before.contains($0.lowercased()) }
+        return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+    }
+
+    static func ticket(_ fields: Fields) throws -> Ticket {
         let key = try fields.requiredString("issue", "key").trimmingASCIIWhitespace()
         try Ticket.validateID(key, field: "issue.key")
-        let ticket = Ticket(
+        return Ticket(
             id: key,
             title: try fields.requiredString("issue", "fields", "summary"),
             description: description(fields.value(["issue", "fields", "description"])),
@@ -18,15 +33,6 @@ enum JiraDialect {
             url: browseURL(fields.string("issue", "self"), key: key),
             source: TicketSource.jira.rawValue,
             project: fields.string("issue", "fields", "project", "key"))
-
-        guard event == "jira:issue_updated" else { return DecodedWebhook(ticket: ticket, event: .created) }
-        let items = fields.value(["changelog", "items"])?.arrayValue ?? []
-        guard let change = items.first(where: { $0["field"]?.stringValue?.lowercased() == "labels" }) else {
-            return DecodedWebhook(ticket: ticket, event: .ignored("an update that changed no labels"))
-        }
-        let before = Set(words(change["fromString"]?.stringValue).map { $0.lowercased() })
-        let added = words(change["toString"]?.stringValue).filter { !before.contains($0.lowercased()) }
-        return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
     }
 
     static func words(_ text: String?) -> [String] {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The ticketing systems whose webhooks the bridge understands.
 public enum TicketSource: String, CaseIterable, Sendable {
     case generic, github, gitlab, gitea, forgejo, jira, redmine, bugzilla
@@ -26,7 +28,8 @@ public enum TicketSource: String, CaseIterable, Sendable {
                 break
             }
         }
-        guard let name = path ?? query, !name.isEmpty else { return nil }
+        guard let raw = path ?? query, !raw.isEmpty else { return nil }
+        let name = raw.removingPercentEncoding ?? raw
         guard let source = TicketSource(rawValue: name.lowercased()) else {
             throw BridgeError.invalidField("source", "\(String(name.prefix(40)).debugDescription) is not one of " + allCases.map(\.rawValue).joined(separator: ", "))
         }
