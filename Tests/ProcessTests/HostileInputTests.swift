@@ -111,6 +111,18 @@ struct HostileInputTests {
         Self.expectClean(output, name)
     }
 
+    @Test("Standard Webhooks timestamps at the edges of Int64 are a 401, not a crash",
+          arguments: ["-9223372036854775808", "9223372036854775807", "99999999999999999999", "1e9", ""])
+    func extremeTimestamps(_ stamp: String) throws {
+        let bridge = Self.bridge()
+        let body = ticketBody()
+        let output = try bridge.request(body: body, headers: [
+            "webhook-id": "msg_1", "webhook-timestamp": stamp, "webhook-signature": "v1,AAAA",
+        ])
+        #expect(output.status == 401, "\(stamp): \(output.raw)")
+        Self.expectClean(output, stamp)
+    }
+
     @Test("Upper-case hex is the same signature")
     func upperCaseHex() throws {
         let api = try StandIn()
