@@ -39,16 +39,19 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     command -v swift >/dev/null || die "swift is not on PATH: install the Swift toolchain (https://swift.org/install) or set SKIP_BUILD=1 with a prebuilt $BUILD_DIR/release/devin-bridge"
     say "building a release binary with the Swift runtime linked statically"
     (cd "$root" && swift build -c release --static-swift-stdlib --product devin-bridge --scratch-path "$BUILD_DIR")
+    (cd "$root" && swift build -c release --static-swift-stdlib --product devin-bridge-http --scratch-path "$BUILD_DIR")
 fi
-[ -x "$binary" ] || die "no binary at $binary"
-
-# The target host must need no Swift toolchain: no libswift*.so among the dynamic dependencies.
-if ldd "$binary" | grep -q 'libswift'; then
-    die "$binary links the Swift runtime dynamically; build with --static-swift-stdlib"
-fi
-if ldd "$binary" | grep -q 'not found'; then
-    die "$binary needs libraries this host lacks: $(ldd "$binary" | grep 'not found' | tr -s ' \t' ' ')"
-fi
+helper=$BUILD_DIR/release/devin-bridge-http
+for file in "$binary" "$helper"; do
+    [ -x "$file" ] || die "no binary at $file"
+    # The target host must need no Swift toolchain: no libswift*.so among the dynamic dependencies.
+    if ldd "$file" | grep -q 'libswift'; then
+        die "$file links the Swift runtime dynamically; build with --static-swift-stdlib"
+    fi
+    if ldd "$file" | grep -q 'not found'; then
+        die "$file needs libraries this host lacks: $(ldd "$file" | grep 'not found' | tr -s ' \t' ' ')"
+    fi
+done
 
 as_root=0
 [ "$(id -u)" = 0 ] && as_root=1
@@ -59,12 +62,17 @@ if [ $as_root = 1 ] && ! getent passwd "$WEB_USER" >/dev/null; then
     die "user $WEB_USER does not exist: install the web server first, or set WEB_USER"
 fi
 
-# The CGI program, replaced atomically so a request in flight never sees half a file.
+# The CGI program and its network helper (run only for accepted tickets; it refuses to run as
+# a CGI program itself), each replaced atomically so a request in flight never sees half a file.
+# Stripped: symbols are of no use on the server and cost disk and page cache.
 install -d -m 0755 "$DESTDIR$CGI_DIR"
-tmp="$DESTDIR$CGI_DIR/.devin-bridge.new.$$"
-install -m 0755 "$binary" "$tmp"
-mv -f "$tmp" "$DESTDIR$CGI_DIR/devin-bridge"
-say "installed $DESTDIR$CGI_DIR/devin-bridge ($(du -h "$DESTDIR$CGI_DIR/devin-bridge" | cut -f1))"
+for name in devin-bridge-http devin-bridge; do
+    tmp="$DESTDIR$CGI_DIR/.$name.new.$$"
+    install -m 0755 "$BUILD_DIR/release/$name" "$tmp"
+    strip "$tmp" 2>/dev/null || true
+    mv -f "$tmp" "$DESTDIR$CGI_DIR/$name"
+    say "installed $DESTDIR$CGI_DIR/$name ($(du -h "$DESTDIR$CGI_DIR/$name" | cut -f1))"
+done
 
 # The admin command (check, sign): the same binary.
 install -d -m 0755 "$DESTDIR$BINDIR"

@@ -1,5 +1,5 @@
 /// An outgoing HTTP request, as plain data.
-public struct HTTPRequest: Sendable, Equatable {
+public struct HTTPRequest: Sendable, Equatable, Codable {
     public var method: String
     public var url: String
     public var headers: [String: String]
@@ -14,7 +14,7 @@ public struct HTTPRequest: Sendable, Equatable {
 }
 
 /// An answer from upstream; header names are lower-cased.
-public struct HTTPResponse: Sendable, Equatable {
+public struct HTTPResponse: Sendable, Equatable, Codable {
     public var status: Int
     public var headers: [String: String]
     public var body: [UInt8]

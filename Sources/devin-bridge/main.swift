@@ -1,5 +1,4 @@
 import DevinBridge
-import DevinBridgeHTTP
 import Foundation
 
 // A thin shell: read the request from the environment and stdin, let the core decide, write the
@@ -26,10 +25,8 @@ func readStdin(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
 }
 
 if environment["GATEWAY_INTERFACE"] != nil {
-    // A client's `Proxy:` header arrives as HTTP_PROXY ("httpoxy"); never let it steer the API call.
-    unsetenv("HTTP_PROXY")
     let head = CGIRequestHead(environment: environment)
-    let handler = Handler(report: Configuration.load(environment: environment), transport: URLSessionTransport())
+    let handler = Handler(report: Configuration.load(environment: environment), transport: HelperTransport.besideExecutable())
     let outcome = handler.handle(head, readBody: readStdin)
     writeAll(1, outcome.response.serialized(includeBody: head.method != "HEAD"))
     writeAll(2, Array((outcome.log.description + "\n").utf8))
@@ -37,7 +34,7 @@ if environment["GATEWAY_INTERFACE"] != nil {
 }
 
 let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment,
-                               transport: URLSessionTransport()) {
+                               transport: HelperTransport.besideExecutable()) {
     var body = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {

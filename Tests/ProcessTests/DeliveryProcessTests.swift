@@ -167,6 +167,26 @@ struct DeliveryProcessTests {
         #expect(status.stdout.contains("CAP-3"))
     }
 
+    @Test("Without its network helper installed, an accepted ticket is queued with a reason that says so, not lost")
+    func missingHelper() throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let directory = TemporaryDirectory()
+        let lonely = directory.path + "/devin-bridge"
+        try FileManager.default.copyItem(atPath: Paths.binary, toPath: lonely)
+        var environment = BridgeProcess(apiBase: api.baseURL).configuration
+        let state = TemporaryDirectory()
+        environment["STATE_DIR"] = state.path
+        let body = ticketBody()
+        let signature = try BridgeProcess(apiBase: api.baseURL).signature(body)
+        environment.merge(["GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": String(body.count),
+                           "CONTENT_TYPE": "application/json", "HTTP_X_HUB_SIGNATURE_256": signature]) { $1 }
+        let output = try CGIOutput(runProcess(lonely, environment: environment, stdin: body))
+        #expect(output.status == 202)
+        #expect((output.json["reason"] as? String)?.contains("devin-bridge-http") == true)
+        #expect(api.requests.isEmpty)
+    }
+
     @Test("A refusal is kept as failed with its reason, and a redelivery after the fix is tried again")
     func failedThenRedelivered() throws {
         let api = try StandIn(fault: "401", failTimes: 1)

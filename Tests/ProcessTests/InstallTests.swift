@@ -20,7 +20,16 @@ struct InstallTests {
 
         let binary = stage.appendingPathComponent("usr/lib/cgi-bin/devin-bridge").path
         #expect(FileManager.default.isExecutableFile(atPath: binary))
-        let ldd = try runProcess("/usr/bin/ldd", arguments: [binary], environment: ["PATH": "/usr/bin:/bin"], stdin: [])
+        let helper = stage.appendingPathComponent("usr/lib/cgi-bin/devin-bridge-http").path
+        #expect(FileManager.default.isExecutableFile(atPath: helper))
+        // The CGI program itself does not load libcurl: only the helper does.
+        let mainLibraries = String(decoding: try runProcess("/usr/bin/ldd", arguments: [binary], environment: ["PATH": "/usr/bin:/bin"], stdin: []).stdout, as: UTF8.self)
+        #expect(!mainLibraries.contains("libcurl"))
+        // The helper refuses to be a CGI program (it sits in cgi-bin).
+        let asCGI = try runProcess(helper, environment: ["GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST"],
+                                   stdin: Array(#"{"request":{"method":"GET","url":"http://127.0.0.1:9/","headers":{},"body":[]},"timeout":1}"#.utf8))
+        #expect(String(decoding: asCGI.stdout, as: UTF8.self).hasPrefix("Status: 403"))
+        let ldd = try runProcess("/usr/bin/ldd", arguments: [helper], environment: ["PATH": "/usr/bin:/bin"], stdin: [])
         let libraries = String(decoding: ldd.stdout, as: UTF8.self)
         #expect(!libraries.contains("libswift"), "the target host would need a Swift toolchain: \(libraries)")
         #expect(libraries.contains("libcrypto"))

@@ -147,6 +147,10 @@ def start(args):
     cgi = os.path.join(prefix, "cgi-bin", "devin-bridge")
     shutil.copy2(args.cgi, cgi)
     os.chmod(cgi, 0o755)
+    # The network helper lives next to the CGI program, as deploy/install.sh installs it.
+    helper = os.path.join(os.path.dirname(os.path.abspath(args.cgi)), "devin-bridge-http")
+    if os.path.exists(helper):
+        shutil.copy2(helper, os.path.join(prefix, "cgi-bin", "devin-bridge-http"))
     config = os.path.abspath(args.config)
     error_log = os.path.join(prefix, "error.log")
     open(error_log, "a").close()

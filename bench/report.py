@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Formats bench/run.sh's measurements as the Markdown table in bench/results.md."""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+process = json.load(open(sys.argv[1]))
+upstream = json.load(open(sys.argv[2]))["upstream_ms"]
+wrk = json.load(open(sys.argv[3]))
+binary = sys.argv[4]
+
+
+def get(name, path, field):
+    return process[f"{name}|{path}"][field]
+
+
+cpu = "unknown"
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+print(f"# devin-bridge benchmark\n")
+print(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
+      f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}. "
+      f"Bridge binary: release, Swift runtime static, stripped, {os.path.getsize(binary) / 1e6:.0f} MB. "
+      "Reproduce with `bench/run.sh`.\n")
+print("## Per request: one CGI process, medians (ratio to the C reference in the same run)\n")
+print("| path | program | wall ms | p90 ms | CPU ms | peak RSS MB | wall vs C | RSS vs C |")
+print("|---|---|---|---|---|---|---|---|")
+for path in ("skip", "reject", "create", "reject-1MiB"):
+    c_wall = get("c", path, "wall_ms")
+    c_rss = get("c", path, "rss_kb")
+    for name, label in (("bridge", "devin-bridge"), ("c", "C reference"), ("python", "Python stdlib")):
+        wall = get(name, path, "wall_ms")
+        rss = get(name, path, "rss_kb")
+        print(f"| {path} | {label} | {wall:.1f} | {get(name, path, 'wall_p90_ms'):.1f} | {get(name, path, 'cpu_ms'):.1f} | "
+              f"{rss / 1024:.1f} | {wall / c_wall:.2f}x | {rss / c_rss:.2f}x |")
+print()
+bridge_create = get("bridge", "create", "wall_ms") - upstream
+c_create = get("c", "create", "wall_ms") - upstream
+print(f"Create path without the upstream's own time ({upstream:.1f} ms for a new connection and one POST to the "
+      f"local stand-in): devin-bridge {bridge_create:.1f} ms, C + libcurl {c_create:.1f} ms, "
+      f"ratio {bridge_create / c_create:.2f}x.\n")
+body = 1048576
+print(f"Peak RSS with a 1 MiB body (reject path): devin-bridge {get('bridge', 'reject-1MiB', 'rss_kb') / 1024:.1f} MB, "
+      f"C reference {get('c', 'reject-1MiB', 'rss_kb') / 1024:.1f} MB; target 2 x C + body = "
+      f"{(2 * get('c', 'reject-1MiB', 'rss_kb') * 1024 + body) / 1e6 / 1.048576:.1f} MB.\n")
+print("## Through the web servers: wrk -t2 -c4, skip path (signed ticket, no trigger label)\n")
+print("| server | program | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |")
+print("|---|---|---|---|---|---|---|")
+for server in ("apache", "nginx"):
+    for name, label in (("bridge", "devin-bridge"), ("c", "C reference")):
+        entry = wrk.get(f"{server}|{name}")
+        if entry:
+            print(f"| {server} | {label} | {entry['rps']:.0f} | {entry['p50_ms']:.1f} | {entry['p90_ms']:.1f} | {entry['p99_ms']:.1f} | {entry['errors']} |")
