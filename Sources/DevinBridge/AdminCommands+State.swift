@@ -7,12 +7,9 @@ extension AdminCommands {
     public static func retry(_ configuration: Configuration, transport: any HTTPTransport, clock: BridgeClock,
                              ignoringBackoff: Bool) -> CommandResult {
         let store: FileStateStore
-        do {
-            store = try FileStateStore(directory: configuration.stateDirectory)
-        } catch let error as BridgeError {
-            return CommandResult(stderr: "devin-bridge retry: \(error.logDetail)\n", exitCode: 1)
-        } catch {
-            return CommandResult(stderr: "devin-bridge retry: \(error)\n", exitCode: 1)
+        switch openStore(configuration, command: "retry") {
+        case .success(let opened): store = opened
+        case .failure(let failure): return failure.result
         }
         let deliverer = Deliverer(store: store, client: DevinClient(configuration: configuration, transport: transport),
                                   configuration: configuration, clock: clock)
@@ -89,12 +86,9 @@ extension AdminCommands {
     /// Recent sessions, queued and failed tickets with their reasons and next attempt.
     public static func status(_ configuration: Configuration, clock: BridgeClock, json: Bool, limit: Int = 20) -> CommandResult {
         let store: FileStateStore
-        do {
-            store = try FileStateStore(directory: configuration.stateDirectory)
-        } catch let error as BridgeError {
-            return CommandResult(stderr: "devin-bridge status: \(error.logDetail)\n", exitCode: 1)
-        } catch {
-            return CommandResult(stderr: "devin-bridge status: \(error)\n", exitCode: 1)
+        switch openStore(configuration, command: "status") {
+        case .success(let opened): store = opened
+        case .failure(let failure): return failure.result
         }
         let now = clock.now()
         let records = store.allRecords()
@@ -145,6 +139,18 @@ extension AdminCommands {
             out += "\nA failed ticket is tried again when the ticketing system delivers it again (fix the cause, then redeliver).\n"
         }
         return CommandResult(stdout: out)
+    }
+
+    struct CommandFailure: Error { let result: CommandResult }
+
+    static func openStore(_ configuration: Configuration, command: String) -> Result<FileStateStore, CommandFailure> {
+        do {
+            return .success(try FileStateStore(directory: configuration.stateDirectory))
+        } catch let error as BridgeError {
+            return .failure(CommandFailure(result: CommandResult(stderr: "devin-bridge \(command): \(error.logDetail)\n", exitCode: 1)))
+        } catch {
+            return .failure(CommandFailure(result: CommandResult(stderr: "devin-bridge \(command): \(error)\n", exitCode: 1)))
+        }
     }
 
     static func format(_ date: Date?) -> String {

@@ -71,13 +71,7 @@ public struct DevinClient: Sendable {
 
     /// Creates a session, or throws the ``BridgeError`` that describes why not.
     public func createSession(_ body: SessionCreateRequest) throws -> CreatedSession {
-        let response: HTTPResponse
-        switch transport.send(createSessionRequest(body), timeout: timeout) {
-        case .success(let answer): response = answer
-        case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
-        case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
-        case .failure(.dropped(let reason)): throw BridgeError.upstreamDropped(reason)
-        }
+        let response = try send(createSessionRequest(body))
         switch response.status {
         case 200, 201:
             struct Answer: Decodable { let session_id: String; let url: String }
@@ -100,13 +94,7 @@ public struct DevinClient: Sendable {
             "Authorization": "Bearer \(apiKey.value)",
             "Accept": "application/json",
         ])
-        let response: HTTPResponse
-        switch transport.send(request, timeout: timeout) {
-        case .success(let answer): response = answer
-        case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
-        case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
-        case .failure(.dropped(let reason)): throw BridgeError.upstreamUnreachable(reason)
-        }
+        let response = try send(request)
         guard response.status == 200 else {
             if response.status == 403 {
                 throw BridgeError.upstreamRejected(status: 403, detail: "Devin refused to list sessions: the service user needs the ViewOrgSessions permission to check for an earlier session")
@@ -121,6 +109,16 @@ public struct DevinClient: Sendable {
             throw BridgeError.upstreamBadResponse("the session list is not the documented JSON")
         }
         return page.items.first { $0.tags?.contains(tag) ?? true }.map { CreatedSession(sessionID: $0.session_id, url: $0.url) }
+    }
+
+    /// Sends a request; a failure to get any answer becomes the ``BridgeError`` that says why.
+    func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        switch transport.send(request, timeout: timeout) {
+        case .success(let answer): return answer
+        case .failure(.timeout): throw BridgeError.upstreamTimeout(seconds: timeout)
+        case .failure(.connection(let reason)): throw BridgeError.upstreamUnreachable(reason)
+        case .failure(.dropped(let reason)): throw BridgeError.upstreamDropped(reason)
+        }
     }
 
     /// Maps a non-success answer to the error that names its cause.
