@@ -112,6 +112,7 @@ if [ -d "$DESTDIR/etc/systemd/system" ] || [ -n "$DESTDIR" ]; then
     for unit in devin-bridge-retry.service devin-bridge-retry.timer; do
         sed -e "s|/usr/local/bin/devin-bridge|$BINDIR/devin-bridge|g" -e "s|User=www-data|User=$WEB_USER|" \
             -e "s|Group=www-data|Group=$WEB_GROUP|" -e "s|/var/lib/devin-bridge|$STATE_DIR|g" \
+            -e "s|/etc/devin-bridge/bridge.conf|$CONF_DIR/bridge.conf|g" \
             "$here/systemd/$unit" > "$DESTDIR/etc/systemd/system/$unit"
         chmod 0644 "$DESTDIR/etc/systemd/system/$unit"
     done
@@ -124,6 +125,7 @@ cat <<NEXT
 install: next steps
   1. edit $CONF_DIR/bridge.conf, then run: devin-bridge check
      (and if STATE_DIR is not $STATE_DIR there, create that directory owned by $WEB_USER)
+     (with a CONF_DIR other than /etc/devin-bridge, change DEVIN_BRIDGE_CONFIG in the web-server drop-in you copy)
   2. Apache: cp $here/apache/devin-bridge.conf /etc/apache2/conf-available/ && a2enmod cgid && a2enconf devin-bridge && systemctl reload apache2
      nginx:  cp $here/nginx/devin-bridge.conf /etc/nginx/snippets/ and include it in your server block;
              see $here/fcgiwrap/override.conf for more than one fcgiwrap worker

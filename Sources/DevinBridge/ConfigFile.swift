@@ -31,9 +31,11 @@ public enum ConfigFile {
             var key = line[..<equals].trimmingASCIIWhitespace()
             if key.hasPrefix("export ") { key = String(key.dropFirst(7)).trimmingASCIIWhitespace() }
             guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                // Quote only the first word: a line like `SECRET: value=` must not echo the value.
-                let shown = key.prefix { !$0.isWhitespace && $0 != ":" }.prefix(40)
-                parsed.errors.append((lineNumber, "\(String(shown).debugDescription) is not a valid key"))
+                // Name the key only when it looks like one: a wrapped secret (`q8Zr+T2k...=`)
+                // or a line like `SECRET: value=` must never be echoed.
+                let shown = String(key.prefix { !$0.isWhitespace && $0 != ":" })
+                parsed.errors.append((lineNumber, ConfigFile.looksLikeKey(shown)
+                    ? "\(shown.debugDescription) is not a valid key" : "not a KEY=VALUE line"))
                 continue
             }
             var value = Substring(line[line.index(after: equals)...])
@@ -41,6 +43,12 @@ public enum ConfigFile {
             parsed.values.append((key, unquote(value)))
         }
         return parsed
+    }
+
+    /// `UPPER_CASE_NAME` of at most 40 characters: safe to repeat in a message.
+    public static func looksLikeKey(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, ("A"..."Z").contains(first), text.count <= 40 else { return false }
+        return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }
 
     static func unquote(_ value: Substring) -> String {

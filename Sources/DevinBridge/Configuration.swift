@@ -111,7 +111,10 @@ extension Configuration {
                     settings[key] = value
                     origins[key] = path
                 } else if key != "DEVIN_BRIDGE_CONFIG" {
-                    warnings.append("\(path) sets \(key), which the bridge does not read (a typo?)")
+                    // A lower-case "key" may be a secret wrapped onto its own line: never repeat it.
+                    warnings.append(ConfigFile.looksLikeKey(key)
+                        ? "\(path) sets \(key), which the bridge does not read (a typo?)"
+                        : "\(path) has a line whose key the bridge does not read (is a value wrapped onto its own line?)")
                 }
             }
         case .failure(.missing):

@@ -62,6 +62,7 @@ public struct Deliverer: Sendable {
                 // Usually an admin's redelivery after fixing the cause: try again, afresh.
                 existing.attempts = 0
                 existing.request = request
+                existing.firstSeenAt = now
             }
             record = existing
         } else {

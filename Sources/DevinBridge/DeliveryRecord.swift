@@ -64,9 +64,12 @@ public struct TicketKey: Equatable, Hashable, Sendable {
         self.label = label.lowercased()
     }
 
-    /// A file-name-safe digest of the three parts.
+    /// A file-name-safe digest of the ticket and the label. The dialect is left out: it is chosen
+    /// from parts of the request the signature does not cover (URL, event headers), so a signed
+    /// body replayed under another dialect must not count as another ticket. Ids are already
+    /// namespaced by their form (`owner/repo#42`, `PROJ-123`, `#1234`, `bug 5678`).
     public var digest: String {
-        Hex.encode(SHA256Digest.hash(Array("\(source)\u{0}\(ticket)\u{0}\(label)".utf8)))
+        Hex.encode(SHA256Digest.hash(Array("\(ticket)\u{0}\(label)".utf8)))
     }
 
     /// The tag that finds this key's session on the Devin side (`GET .../sessions?tags=`).

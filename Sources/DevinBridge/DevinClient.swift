@@ -108,7 +108,7 @@ public struct DevinClient: Sendable {
         guard let page = try? JSONDecoder().decode(Page.self, from: Data(response.body)) else {
             throw BridgeError.upstreamBadResponse("the session list is not the documented JSON")
         }
-        return page.items.first { $0.tags?.contains(tag) ?? true }.map { CreatedSession(sessionID: $0.session_id, url: $0.url) }
+        return page.items.first { $0.tags?.contains(tag) ?? false }.map { CreatedSession(sessionID: $0.session_id, url: $0.url) }
     }
 
     /// Sends a request; a failure to get any answer becomes the ``BridgeError`` that says why.

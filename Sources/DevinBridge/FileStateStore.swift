@@ -50,7 +50,9 @@ public final class FileStateStore: @unchecked Sendable {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout) * 1e9)
         while true {
             // Read-only is enough for flock, and works on a lock file another user created.
-            let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o640)
+            // Not close-on-exec: the network helper inherits it, so if this process dies mid-call
+            // the ticket stays locked until the helper's request is over (no look-up races it).
+            let fd = open(path, O_RDONLY | O_CREAT, 0o640)
             guard fd >= 0 else { throw BridgeError.stateUnavailable("cannot open \(path): \(Self.errorText())") }
             var locked = false
             while true {

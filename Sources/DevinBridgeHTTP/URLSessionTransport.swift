@@ -21,7 +21,9 @@ public struct URLSessionTransport: HTTPTransport {
         configuration.timeoutIntervalForResource = timeout
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
-        let session = URLSession(configuration: configuration)
+        // No redirects: Foundation would resend the Authorization header (and the body, with the
+        // session secret) to wherever a 3xx points. A 3xx is an unexpected answer instead.
+        let session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
 
         let box = ResultBox()
@@ -68,4 +70,12 @@ public struct URLSessionTransport: HTTPTransport {
 /// Carries the callback's result back to the waiting thread (the semaphore orders the accesses).
 private final class ResultBox: @unchecked Sendable {
     var result: Result<HTTPResponse, TransportError>?
+}
+
+/// Answers every redirect with "do not follow": the 3xx itself becomes the response.
+final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
 }

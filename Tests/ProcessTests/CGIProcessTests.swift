@@ -264,6 +264,18 @@ struct CGIProcessTests {
         if fault == "429" { #expect((response.json["reason"] as? String)?.contains("Retry-After: 7") == true) }
     }
 
+    @Test("A redirect from the API is not followed: the key and the ticket token never go elsewhere")
+    func redirectNotFollowed() throws {
+        let api = try StandIn(fault: "redirect")
+        defer { api.stop() }
+        let bridge = BridgeProcess(apiBase: api.baseURL)
+        let response = try bridge.signedPost(ticketBody())
+        #expect(response.status == 502)
+        #expect(response.json["error"] as? String == "upstream_bad_response")
+        #expect(api.requests.count == 1, "only the original request: \(api.requests.map { $0["path"] ?? "" })")
+        #expect(!api.requests.contains { ($0["path"] as? String) == "/elsewhere" })
+    }
+
     @Test("A wrong API key is reported as such by the real API's own 401")
     func wrongAPIKey() throws {
         let api = try StandIn(apiKey: "the-key-the-api-expects-0000")

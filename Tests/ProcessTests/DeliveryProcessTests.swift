@@ -129,7 +129,9 @@ struct DeliveryProcessTests {
     func killedMidCall() throws {
         let api = try StandIn(fault: "created-then-timeout", failTimes: 1, delay: 60)
         defer { api.stop() }
-        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": "30"])
+        // The network helper inherits the ticket's lock, so it stays locked until the helper's own
+        // timeout ends its request, even with the CGI process gone; a retry then finds the session.
+        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": "4"])
         let body = ticketBody()
         let process = try bridge.start(body: body, headers: ["X-Hub-Signature-256": try bridge.signature(body)])
         // Wait until the stand-in has created the session: the bridge is now waiting for the answer.

@@ -157,6 +157,9 @@ def make_handler(state):
         def do_POST(self):
             raw = self.read_body()
             url = urlsplit(self.path)
+            if url.path == "/elsewhere":
+                state.record(self.entry(raw))
+                return self.send_json(200, {"detail": "followed a redirect"})
             match = SESSION_PATH.match(url.path)
             state.record(self.entry(raw))
             if not self.authorized():
@@ -188,6 +191,8 @@ def make_handler(state):
                 return self.send_json(int(fault), {"detail": "refused by fault injection"})
             if fault == "422":
                 return self.send_json(422, {"detail": [{"loc": ["body", "prompt"], "msg": "refused by fault injection", "type": "value_error", "input": body.get("prompt")}]})
+            if fault == "redirect":
+                return self.send_empty(307, {"Location": f"http://127.0.0.1:{self.server.server_address[1]}/elsewhere"})
             if fault == "timeout":
                 time.sleep(args.delay)
             if fault == "drop":
