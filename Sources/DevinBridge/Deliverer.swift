@@ -108,15 +108,7 @@ public struct Deliverer: Sendable {
                 return try fail(&record, error, now: now)
             }
             if let found {
-                record.state = .created
-                record.sessionID = found.sessionID
-                record.url = found.url
-                record.createdAt = record.createdAt ?? now
-                record.uncertain = false
-                record.reason = "adopted the session an earlier attempt created"
-                record.errorCode = nil
-                record.nextAttemptAt = nil
-                record.updatedAt = now
+                record.markCreated(found, at: now, reason: "adopted the session an earlier attempt created")
                 try store.write(record)
                 return .duplicate(record)
             }
@@ -158,15 +150,7 @@ public struct Deliverer: Sendable {
         // The session exists from here on: a failure to record it keeps the slot and the in-flight
         // marker, so the next attempt finds the session by its tag.
         now = clock.now()
-        record.state = .created
-        record.sessionID = session.sessionID
-        record.url = session.url
-        record.createdAt = now
-        record.updatedAt = now
-        record.uncertain = false
-        record.reason = nil
-        record.errorCode = nil
-        record.nextAttemptAt = nil
+        record.markCreated(session, at: now, reason: nil)
         try store.write(record)
         return .created(record)
     }

@@ -45,6 +45,19 @@ public struct DeliveryRecord: Codable, Equatable, Sendable {
         case createdAt = "created_at"
     }
 
+    /// The record of a ticket whose session exists: no retry, no doubt left.
+    mutating func markCreated(_ session: CreatedSession, at now: Date, reason: String?) {
+        state = .created
+        sessionID = session.sessionID
+        url = session.url
+        createdAt = createdAt ?? now
+        updatedAt = now
+        uncertain = false
+        self.reason = reason
+        errorCode = nil
+        nextAttemptAt = nil
+    }
+
     public mutating func noteDelivery(_ id: String?) {
         guard let id, !id.isEmpty, deliveries.last != id else { return }
         deliveries.append(id)

@@ -18,16 +18,7 @@ struct DevinClientTests {
 
     /// The error `createSession` throws when the API answers `response`.
     func failure(_ result: Result<HTTPResponse, TransportError>) -> BridgeError? {
-        do {
-            let session = try client(RecordingTransport(result)).createSession(sessionRequest())
-            Issue.record("expected an error, got \(session)")
-            return nil
-        } catch let error as BridgeError {
-            return error
-        } catch {
-            Issue.record("unexpected error \(error)")
-            return nil
-        }
+        bridgeError { try client(RecordingTransport(result)).createSession(sessionRequest()) }
     }
 
     func failure(status: Int, body: String = "", headers: [String: String] = [:]) -> BridgeError? {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import DevinBridge
 
 // Fakes and fixtures shared by the unit tests. Nothing here touches the network, spawns a process
@@ -215,4 +216,19 @@ struct TestFailure: Error, CustomStringConvertible {
 
 extension Array where Element == UInt8 {
     var text: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// The ``BridgeError`` that `body` throws; nil (and an issue, unless `allowSuccess`) when it throws
+/// nothing, an issue when it throws anything else.
+func bridgeError<T>(allowSuccess: Bool = false, _ body: () throws -> T) -> BridgeError? {
+    do {
+        let value = try body()
+        if !allowSuccess { Issue.record("expected an error, got \(value)") }
+        return nil
+    } catch let error as BridgeError {
+        return error
+    } catch {
+        Issue.record("unexpected error \(error)")
+        return nil
+    }
 }
