@@ -27,6 +27,11 @@ extension AdminCommands {
                 case .created(let done):
                     out += "created  \(name): \(done.sessionID ?? "") \(done.url ?? "")\n"
                     counts["created", default: 0] += 1
+                case .createdUnrecorded(let done, let error):
+                    out += "created  \(name): \(done.sessionID ?? "") \(done.url ?? "") (not recorded: the next run adopts it by its tag)\n"
+                    err += "devin-bridge retry: \(name): \(error.logDetail)\n"
+                    counts["created", default: 0] += 1
+                    counts["errors", default: 0] += 1
                 case .duplicate(let done):
                     out += "adopted  \(name): \(done.sessionID ?? "") (an earlier attempt had created it)\n"
                     counts["adopted", default: 0] += 1

@@ -91,10 +91,12 @@ public enum AdminCommands {
         var out = "configuration file: \(report.file ?? "(none read)")\n"
         let width = Configuration.knownKeys.map(\.count).max() ?? 0
         for key in Configuration.knownKeys {
+            // A sender's own secrets and tokens are listed when set; there are four per system.
+            if Configuration.perSenderKeys.contains(key) && (report.settings[key] ?? "").isEmpty { continue }
             var value = "(not set)"
             var origin = ""
             if let raw = report.settings[key], !raw.isEmpty {
-                value = Configuration.secretKeys.contains(key) ? Secret(raw).masked : raw
+                value = Configuration.secretKeys.contains(key) ? Secret(raw).masked : URLMask.masked(raw)
                 origin = report.origins[key].map { "  [\($0)]" } ?? ""
             } else if let fallback = Configuration.defaults[key] {
                 value = fallback

@@ -9,6 +9,7 @@ public enum BridgeError: Error, Equatable, Sendable {
     case badContentLength(String)
     case bodyTruncated(expected: Int, received: Int)
     case bodyUnreadable
+    case bodyTimeout(seconds: Double)
     case payloadTooLarge(limit: Int)
     case unsupportedMediaType(String)
 
@@ -42,6 +43,7 @@ public enum BridgeError: Error, Equatable, Sendable {
         switch self {
         case .methodNotAllowed: return .methodNotAllowed
         case .badContentLength, .bodyTruncated, .bodyUnreadable: return .badRequest
+        case .bodyTimeout: return .requestTimeout
         case .payloadTooLarge: return .payloadTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType
         case .missingSignature, .badSignature: return .unauthorized
@@ -61,6 +63,7 @@ public enum BridgeError: Error, Equatable, Sendable {
         case .badContentLength: return "bad_content_length"
         case .bodyTruncated: return "body_truncated"
         case .bodyUnreadable: return "body_unreadable"
+        case .bodyTimeout: return "body_timeout"
         case .payloadTooLarge: return "payload_too_large"
         case .unsupportedMediaType: return "unsupported_media_type"
         case .missingSignature: return "missing_signature"
@@ -90,6 +93,8 @@ public enum BridgeError: Error, Equatable, Sendable {
             return "The body ended after \(received) of the \(expected) bytes announced by Content-Length."
         case .bodyUnreadable:
             return "The body could not be read to its end (the connection broke); send it again."
+        case .bodyTimeout(let seconds):
+            return "The body did not arrive within \(formatSeconds(seconds)) s; send it again in one piece."
         case .payloadTooLarge(let limit):
             return "The body is larger than \(limit) bytes (MAX_BODY_BYTES)."
         case .unsupportedMediaType(let type):

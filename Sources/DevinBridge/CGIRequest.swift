@@ -1,3 +1,5 @@
+import Foundation
+
 /// The part of a CGI request that arrives in the environment (RFC 3875 §4.1).
 public struct CGIRequestHead: Sendable, Equatable {
     public var method: String
@@ -35,8 +37,41 @@ public struct CGIRequestHead: Sendable, Equatable {
 }
 
 /// Reads up to `buffer.count` bytes of the body into `buffer`; returns the count, 0 at end of input,
-/// or a negative number on a read error.
+/// ``BodyReader/timedOut`` when the body's deadline passed, or another negative number on a read error.
 public typealias ReadFunction = (UnsafeMutableRawBufferPointer) -> Int
+
+/// The request's time budget: the web server's limit is 30 s (the drop-ins in deploy/), so the
+/// bridge answers within 25 s whatever the sender or the Devin API do.
+///
+/// - the body must arrive within ``bodySeconds`` (a sender dribbling it is answered 408);
+/// - every later wait (the ticket's lock, the session look-up, the sessions-per-hour ledger, the
+///   create call) is cut to what is left, less ``answerReserve`` for recording and answering;
+/// - what cannot be done in time is queued, never dropped: the retry timer finishes it.
+public struct RequestDeadline: Sendable {
+    public static let totalSeconds: Double = 25
+    public static let bodySeconds: Double = 10
+    /// Kept back for writing the record and the answer.
+    public static let answerReserve: Double = 2
+    /// A Devin call is not started with less than this left: it would only time out.
+    public static let minimumCallSeconds: Double = 2
+
+    let clock: BridgeClock
+    let endsAt: UInt64
+
+    public init(clock: BridgeClock, startedAt: UInt64, seconds: Double = totalSeconds) {
+        self.clock = clock
+        endsAt = startedAt &+ UInt64(max(0, seconds) * 1e9)
+    }
+
+    /// Seconds left before the answer must be written (never negative).
+    public var remaining: Double {
+        let now = clock.uptimeNanoseconds()
+        return now >= endsAt ? 0 : Double(endsAt - now) / 1e9
+    }
+
+    /// Seconds a wait or a call may take now: at most `wanted`, never past the reserve.
+    public func budget(_ wanted: Double) -> Double { max(0, min(wanted, remaining - Self.answerReserve)) }
+}
 
 /// Reads a request body with the rules every CGI host needs: all of it, always.
 ///
@@ -45,6 +80,28 @@ public typealias ReadFunction = (UnsafeMutableRawBufferPointer) -> Int
 public enum BodyReader {
     /// The most a refused body is read before the input is abandoned.
     public static let drainLimit = 64 << 20
+    /// What a ``ReadFunction`` returns when the body's deadline passed.
+    public static let timedOut = -2
+
+    /// Reads standard input, waiting for each piece at most until `deadline` (monotonic
+    /// nanoseconds, ``BridgeClock/uptimeNanoseconds``).
+    public static func standardInput(until deadline: UInt64, clock: BridgeClock = .system) -> ReadFunction {
+        { buffer in
+            while true {
+                let now = clock.uptimeNanoseconds()
+                guard now < deadline else { return timedOut }
+                var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+                let wait = Int32(min(Double(deadline - now) / 1e6 + 1, 60_000))
+                let ready = poll(&descriptor, 1, wait)
+                if ready < 0 && errno == EINTR { continue }
+                if ready < 0 { return -1 }
+                if ready == 0 { continue } // loop: the deadline check answers
+                let count = Glibc.read(0, buffer.baseAddress, buffer.count)
+                if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                return count
+            }
+        }
+    }
 
     /// Reads `CONTENT_LENGTH` bytes, or to the end of input when it is unset, keeping at most `limit`.
     public static func read(contentLength: String?, limit: Int, from read: ReadFunction) -> Result<[UInt8], BridgeError> {
@@ -68,6 +125,11 @@ public enum BodyReader {
         while total < stop {
             let wanted = min(chunk.count, stop - total)
             let count = chunk.withUnsafeMutableBytes { read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+            if count == timedOut {
+                // Abandoned: a sender this slow is not worth waiting for, whatever it sends.
+                failure = .bodyTimeout(seconds: RequestDeadline.bodySeconds)
+                break
+            }
             if count < 0 {
                 if failure == nil { failure = .bodyUnreadable }
                 break

@@ -31,6 +31,14 @@ public struct Configuration: Sendable {
     public var tokenHeader: String? = nil
     /// Forces one dialect for every request; nil: detect per request.
     public var ticketSource: TicketSource? = nil
+    /// `WEBHOOK_TOKEN` and `WEBHOOK_TOKEN_PREVIOUS`: static tokens, never signing keys.
+    public var webhookTokens: [Secret] = []
+    /// `WEBHOOK_SECRET_<SOURCE>` (and `_PREVIOUS`): a sender's own signing secrets, current first.
+    public var senderSecrets: [TicketSource: [Secret]] = [:]
+    /// `WEBHOOK_TOKEN_<SOURCE>` (and `_PREVIOUS`): a sender's own static tokens.
+    public var senderTokens: [TicketSource: [Secret]] = [:]
+    /// `TICKET_API_BASE`: the ticketing system's base URL (its web and API host).
+    public var ticketAPIBase: String? = nil
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -38,6 +46,8 @@ public struct Configuration: Sendable {
     public static let defaultTimeoutSeconds = 8.0
     public static let defaultMaxBodyBytes = 1_048_576
     public static let minimumSecretLength = 8
+    /// Static tokens travel in URLs and headers: they must be long and random.
+    public static let minimumTokenLength = 16
     public static let defaultStateDirectory = "/var/lib/devin-bridge"
     public static let defaultMaxSessionsPerHour = 20
     public static let defaultRetentionDays = 30
@@ -48,8 +58,14 @@ public struct Configuration: Sendable {
         "TICKET_API_DOCS_URL", "TICKET_URL_TEMPLATE", "DEVIN_API_BASE", "DEVIN_TIMEOUT_SECONDS",
         "MAX_BODY_BYTES", "DRY_RUN", "STATE_DIR", "MAX_SESSIONS_PER_HOUR", "RETENTION_DAYS",
         "WEBHOOK_SECRET_PREVIOUS", "SIGNATURE_SCHEME", "SIGNATURE_HEADER", "WEBHOOK_TOLERANCE_SECONDS",
-        "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE",
-    ]
+        "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE", "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS",
+        "TICKET_API_BASE",
+    ] + perSenderKeys
+    /// `WEBHOOK_SECRET_<SOURCE>`, `WEBHOOK_TOKEN_<SOURCE>` and their `_PREVIOUS`, per ticketing system.
+    public static let perSenderKeys: [String] = TicketSource.allCases.flatMap { source -> [String] in
+        let name = source.rawValue.uppercased()
+        return ["WEBHOOK_SECRET_\(name)", "WEBHOOK_SECRET_\(name)_PREVIOUS", "WEBHOOK_TOKEN_\(name)", "WEBHOOK_TOKEN_\(name)_PREVIOUS"]
+    }
     /// What an unset key means.
     public static let defaults: [String: String] = [
         "TRIGGER_LABELS": defaultTriggerLabels, "DEVIN_API_BASE": defaultAPIBase,
@@ -59,7 +75,8 @@ public struct Configuration: Sendable {
         "WEBHOOK_TOLERANCE_SECONDS": "300", "ALLOW_STATIC_TOKEN": "0", "TICKET_SOURCE": "auto",
     ]
     /// Keys whose values are never shown.
-    public static let secretKeys: Set<String> = ["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "WEBHOOK_SECRET_PREVIOUS"]
+    public static let secretKeys: Set<String> = Set(["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "WEBHOOK_SECRET_PREVIOUS",
+                                                     "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS"] + perSenderKeys)
 }
 
 /// The outcome of loading the configuration: the merged settings, what is wrong, and, when nothing
@@ -88,7 +105,7 @@ extension Configuration {
     /// Loads the configuration: the process environment overrides the `KEY=VALUE` file at
     /// `$DEVIN_BRIDGE_CONFIG` (default ``defaultFile``; a missing default file is fine, a missing
     /// file that was named explicitly is a problem).
-    public static func load(environment: [String: String]) -> ConfigurationReport {
+    public static func load(environment: [String: String], identity: ProcessIdentity = .current) -> ConfigurationReport {
         var problems: [String] = []
         var warnings: [String] = []
         var settings: [String: String] = [:]
@@ -97,6 +114,9 @@ extension Configuration {
         let explicitPath = environment["DEVIN_BRIDGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         let path = explicitPath ?? defaultFile
         var fileRead: String?
+        if let refusal = identity.refusalToRead(path) {
+            problems.append(refusal)
+        } else {
         switch readConfigFile(path) {
         case .success(let text):
             fileRead = path
@@ -124,7 +144,14 @@ extension Configuration {
         case .failure(.unreadable(let reason)):
             problems.append("cannot read the configuration file \(path): \(reason)")
         }
-        for key in knownKeys {
+        }
+        // A restricted bridge (run setgid by a caller outside its group) takes no setting from
+        // the environment: whoever runs it could choose them.
+        let ignored = identity.restricted ? knownKeys.filter { environment[$0] != nil } : []
+        if !ignored.isEmpty {
+            warnings.append("ignored \(ignored.joined(separator: ", ")) from the environment: the bridge runs setgid \(identity.groupName) and takes its settings from \(path) only")
+        }
+        for key in knownKeys where !identity.restricted {
             if let value = environment[key] {
                 settings[key] = value
                 origins[key] = "environment"
@@ -169,11 +196,23 @@ extension Configuration {
         if let template, !template.contains("{id}") {
             problems.append("TICKET_URL_TEMPLATE must contain {id}, e.g. https://jira.example.com/browse/{id}")
         }
+        if let template, !PromptBuilder.isPlainURL(template.replacingOccurrences(of: "{id}", with: "0")) || PromptBuilder.origin(template) == nil {
+            problems.append("TICKET_URL_TEMPLATE must be a plain http(s) URL without user:password, e.g. https://jira.example.com/browse/{id}")
+        }
         let docsURL = optional("TICKET_API_DOCS_URL")
+        var ticketAPIBase: String?
+        if let text = optional("TICKET_API_BASE") {
+            do {
+                ticketAPIBase = try validateBaseURL(text, key: "TICKET_API_BASE", example: "https://jira.example.com", carries: "the ticketing token")
+            } catch {
+                problems.append("\(error)")
+            }
+        }
 
         var apiBase = defaultAPIBase
         do {
-            apiBase = try validateAPIBase(optional("DEVIN_API_BASE") ?? defaultAPIBase)
+            apiBase = try validateBaseURL(optional("DEVIN_API_BASE") ?? defaultAPIBase, key: "DEVIN_API_BASE",
+                                          example: "https://api.devin.ai", carries: "the API key")
         } catch {
             problems.append("\(error)")
         }
@@ -217,15 +256,73 @@ extension Configuration {
         if let previousSecret, previousSecret.count < minimumSecretLength {
             problems.append("WEBHOOK_SECRET_PREVIOUS is shorter than \(minimumSecretLength) characters")
         }
-        for (key, value) in [("WEBHOOK_SECRET", webhookSecret), ("WEBHOOK_SECRET_PREVIOUS", previousSecret)] {
-            if let value, value.hasPrefix("whsec_"), StandardWebhooksVerifier.key(for: Secret(value)) == nil {
-                problems.append("\(key) starts with whsec_ but the rest is not base64")
+        func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
+        // Signing secrets: the default pair and each sender's own.
+        var signing: [(String, String)] = [("WEBHOOK_SECRET", webhookSecret), ("WEBHOOK_SECRET_PREVIOUS", previousSecret)]
+            .compactMap { key, value in value.map { (key, $0) } }
+        var senderSecrets: [TicketSource: [Secret]] = [:]
+        var senderTokens: [TicketSource: [Secret]] = [:]
+        var tokenValues: [(String, String)] = []
+        var webhookTokens: [Secret] = []
+        for (key, suffix) in [("WEBHOOK_TOKEN", ""), ("WEBHOOK_TOKEN_PREVIOUS", "")] {
+            _ = suffix
+            if let token = value(key) {
+                tokenValues.append((key, token))
+                webhookTokens.append(Secret(token))
+            }
+        }
+        for source in TicketSource.allCases {
+            let name = source.rawValue.uppercased()
+            let secretKey = "WEBHOOK_SECRET_\(name)", tokenKey = "WEBHOOK_TOKEN_\(name)"
+            let secrets = [secretKey, secretKey + "_PREVIOUS"].compactMap { key in value(key).map { (key, $0) } }
+            let tokens = [tokenKey, tokenKey + "_PREVIOUS"].compactMap { key in value(key).map { (key, $0) } }
+            if value(secretKey) == nil && value(secretKey + "_PREVIOUS") != nil {
+                problems.append("\(secretKey)_PREVIOUS is set without \(secretKey)")
+            }
+            if value(tokenKey) == nil && value(tokenKey + "_PREVIOUS") != nil {
+                problems.append("\(tokenKey)_PREVIOUS is set without \(tokenKey)")
+            }
+            for (key, secret) in secrets where secret.count < minimumSecretLength {
+                problems.append("\(key) is shorter than \(minimumSecretLength) characters: choose a long random one")
+            }
+            signing += secrets
+            tokenValues += tokens
+            if !secrets.isEmpty { senderSecrets[source] = secrets.map { Secret($0.1) } }
+            if !tokens.isEmpty { senderTokens[source] = tokens.map { Secret($0.1) } }
+        }
+        if value("WEBHOOK_TOKEN") == nil && value("WEBHOOK_TOKEN_PREVIOUS") != nil {
+            problems.append("WEBHOOK_TOKEN_PREVIOUS is set without WEBHOOK_TOKEN")
+        }
+        for (key, secret) in signing where secret.hasPrefix("whsec_") {
+            switch StandardWebhooksVerifier.keyProblem(Secret(secret)) {
+            case .notBase64?: problems.append("\(key) starts with whsec_ but the rest is not base64")
+            case .tooShort(let bytes)?:
+                problems.append("\(key) is a Standard Webhooks secret of \(bytes) byte(s): it must decode to at least \(StandardWebhooksVerifier.minimumKeyBytes) bytes (generate a new one in the sender)")
+            case nil: break
+            }
+        }
+        for (key, token) in tokenValues where token.count < minimumTokenLength {
+            problems.append("\(key) is shorter than \(minimumTokenLength) characters: a token travels in URLs and headers, choose a long random one (openssl rand -hex 24)")
+        }
+        // One value is never both a token and a signing key: a token ends up in access logs.
+        for (tokenKey, token) in tokenValues {
+            if let (secretKey, _) = signing.first(where: { $0.1 == token }) {
+                problems.append("\(tokenKey) has the same value as \(secretKey): a token travels in URLs and logs, so it must never also be a signing secret; give it its own random value")
             }
         }
         var scheme = SignatureScheme.auto
         if let text = optional("SIGNATURE_SCHEME") {
             if let value = SignatureScheme(rawValue: text.lowercased()) { scheme = value } else {
                 problems.append("SIGNATURE_SCHEME must be one of auto, hmac, standard, token, not \(text.debugDescription)")
+            }
+        }
+        if tokenValues.isEmpty && (allowStaticToken || scheme == .token) {
+            problems.append((allowStaticToken ? "ALLOW_STATIC_TOKEN=1" : "SIGNATURE_SCHEME=token")
+                + " no longer makes WEBHOOK_SECRET a token: set WEBHOOK_TOKEN (or WEBHOOK_TOKEN_<SOURCE>, e.g. WEBHOOK_TOKEN_REDMINE) to its own random value (openssl rand -hex 24) and give that to the sender; WEBHOOK_SECRET stays the signing key")
+        }
+        if scheme == .standard {
+            for (key, secret) in signing where StandardWebhooksVerifier.key(for: Secret(secret)) == nil {
+                problems.append("SIGNATURE_SCHEME=standard, but \(key) is not a Standard Webhooks secret (whsec_ followed by base64 of at least \(StandardWebhooksVerifier.minimumKeyBytes) bytes)")
             }
         }
         let signatureHeader = optional("SIGNATURE_HEADER")
@@ -280,30 +377,35 @@ extension Configuration {
                 maxSessionsPerHour: cap, retentionDays: retention,
                 previousWebhookSecret: previousSecret.map(Secret.init), signatureScheme: scheme,
                 signatureHeader: signatureHeader, toleranceSeconds: tolerance, allowStaticToken: allowStaticToken,
-                tokenHeader: tokenHeader, ticketSource: source)
+                tokenHeader: tokenHeader, ticketSource: source, webhookTokens: webhookTokens,
+                senderSecrets: senderSecrets, senderTokens: senderTokens, ticketAPIBase: ticketAPIBase)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,
             problems: problems, warnings: warnings, configuration: configuration)
     }
 
-    /// Checks `DEVIN_API_BASE`: an absolute http(s) URL, plain `http` only for a loopback host
-    /// (the API key travels in a header). Returns it without a trailing slash.
-    static func validateAPIBase(_ text: String) throws -> String {
+    /// Checks a base URL setting: an absolute http(s) URL, plain `http` only for a loopback host
+    /// (a credential travels with every request). Returns it without a trailing slash.
+    static func validateBaseURL(_ text: String, key: String, example: String, carries: String) throws -> String {
         guard let components = URLComponents(string: text),
               let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
               let host = components.host, !host.isEmpty,
-              components.query == nil, components.fragment == nil, components.user == nil
+              components.query == nil, components.fragment == nil, components.user == nil, components.password == nil
         else {
             // The value is not repeated: it may hold credentials (`https://user:password@host`).
-            throw ConfigurationProblem("DEVIN_API_BASE must be a plain URL such as https://api.devin.ai (no user:password, query or fragment)")
+            throw ConfigurationProblem("\(key) must be a plain URL such as \(example) (no user:password, query or fragment)")
         }
         if scheme == "http" && !isLoopback(host) {
-            throw ConfigurationProblem("DEVIN_API_BASE uses plain http:// for \(host): only https:// is allowed off loopback, since the API key travels with every request")
+            throw ConfigurationProblem("\(key) uses plain http:// for \(host): only https:// is allowed off loopback, since \(carries) travels with every request")
         }
         var base = text
         while base.hasSuffix("/") { base.removeLast() }
         return base
+    }
+
+    static func validateAPIBase(_ text: String) throws -> String {
+        try validateBaseURL(text, key: "DEVIN_API_BASE", example: "https://api.devin.ai", carries: "the API key")
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -11,16 +11,30 @@ public struct Deliverer: Sendable {
     public let client: DevinClient
     public let configuration: Configuration
     public let clock: BridgeClock
+    /// A webhook's time budget; nil for `devin-bridge retry`, which waits as long as calls take.
+    public let deadline: RequestDeadline?
 
     /// The first retry waits this long, doubling per attempt up to ``maximumBackoff``.
     public static let initialBackoff: TimeInterval = 60
     public static let maximumBackoff: TimeInterval = 3600
 
-    public init(store: FileStateStore, client: DevinClient, configuration: Configuration, clock: BridgeClock) {
+    public init(store: FileStateStore, client: DevinClient, configuration: Configuration, clock: BridgeClock,
+                deadline: RequestDeadline? = nil) {
         self.store = store
         self.client = client
         self.configuration = configuration
         self.clock = clock
+        self.deadline = deadline
+    }
+
+    /// How long a wait may take: `wanted`, cut to the request's budget.
+    func budget(_ wanted: Double) -> Double { deadline?.budget(wanted) ?? wanted }
+
+    /// The client for one call, its timeout cut to the budget; nil when too little time is left.
+    func clientForCall() -> DevinClient? {
+        let seconds = budget(client.timeout)
+        guard deadline == nil || seconds >= RequestDeadline.minimumCallSeconds else { return nil }
+        return client.withTimeout(seconds)
     }
 
     public enum Outcome: Sendable {
@@ -36,11 +50,14 @@ public struct Deliverer: Sendable {
         case failed(DeliveryRecord, BridgeError)
         /// `retry` skipped it: not due yet, or no longer queued.
         case notDue(DeliveryRecord)
+        /// The session was created but its record could not be written (a full disk): the
+        /// in-flight marker stays, so the next attempt finds the session by its tag.
+        case createdUnrecorded(DeliveryRecord, BridgeError)
     }
 
     /// A live delivery from a webhook.
     public func deliver(_ key: TicketKey, request: SessionCreateRequest, delivery: String?) throws -> Outcome {
-        guard let lock = try store.lock(key.digest, timeout: configuration.timeoutSeconds + 2) else { return .inProgress }
+        guard let lock = try store.lock(key.digest, timeout: budget(configuration.timeoutSeconds + 2)) else { return .inProgress }
         defer { lock.release() }
         let now = clock.now()
         var record: DeliveryRecord
@@ -96,9 +113,12 @@ public struct Deliverer: Sendable {
     private func attempt(_ record: inout DeliveryRecord, key: TicketKey) throws -> Outcome {
         var now = clock.now()
         if record.uncertain {
+            guard let client = clientForCall() else {
+                return try outOfTime(&record, now: now, step: "looking for a session an earlier attempt may have created")
+            }
             let found: CreatedSession?
             do {
-                found = try client.findSession(tag: key.tag)
+                found = try client.findSession(tag: try record.adoptionTag())
             } catch let error as BridgeError {
                 // A failed look-up counts as an attempt, so its retries back off too.
                 record.attempts += 1
@@ -114,7 +134,16 @@ public struct Deliverer: Sendable {
             }
         }
 
-        if let freeAt = try store.reserveSession(at: now, cap: configuration.maxSessionsPerHour) {
+        guard deadline.map({ $0.budget(.infinity) >= RequestDeadline.minimumCallSeconds }) ?? true else {
+            return try outOfTime(&record, now: now, step: "creating the session")
+        }
+        let freeAt: Date?
+        do {
+            freeAt = try store.reserveSession(at: now, cap: configuration.maxSessionsPerHour, wait: budget(FileStateStore.ledgerWait))
+        } catch is FileStateStore.LedgerBusy {
+            return try outOfTime(&record, now: clock.now(), step: "the sessions-per-hour ledger was free")
+        }
+        if let freeAt {
             record.state = .queued
             record.reason = "MAX_SESSIONS_PER_HOUR (\(configuration.maxSessionsPerHour)) reached: waits for a free slot"
             record.errorCode = "session_cap"
@@ -135,6 +164,11 @@ public struct Deliverer: Sendable {
         request.session_secrets = configuration.ticketAPIToken.map {
             [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
         }
+        guard let client = clientForCall() else {
+            try? store.releaseSession(reservedAt: reservedAt, now: clock.now())
+            record.attempts -= 1
+            return try outOfTime(&record, now: clock.now(), step: "creating the session")
+        }
         let session: CreatedSession
         do {
             session = try client.createSession(request)
@@ -151,8 +185,23 @@ public struct Deliverer: Sendable {
         // marker, so the next attempt finds the session by its tag.
         now = clock.now()
         record.markCreated(session, at: now, reason: nil)
-        try store.write(record)
+        do {
+            try store.write(record)
+        } catch let error as BridgeError {
+            return .createdUnrecorded(record, error)
+        }
         return .created(record)
+    }
+
+    /// The request's time ran out before `step`: queued for the retry timer, due at once.
+    private func outOfTime(_ record: inout DeliveryRecord, now: Date, step: String) throws -> Outcome {
+        record.state = .queued
+        record.reason = "the webhook's time (\(Int(RequestDeadline.totalSeconds)) s) ran out before \(step); the retry timer finishes it"
+        record.errorCode = "deadline"
+        record.nextAttemptAt = now
+        record.updatedAt = now
+        try store.write(record)
+        return .queued(record)
     }
 
     private func queue(_ record: inout DeliveryRecord, _ error: BridgeError, now: Date, reason: String) throws -> Outcome {

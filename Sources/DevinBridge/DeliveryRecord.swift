@@ -85,6 +85,62 @@ public struct TicketKey: Equatable, Hashable, Sendable {
         Hex.encode(SHA256Digest.hash(Array("\(ticket)\u{0}\(label)".utf8)))
     }
 
-    /// The tag that finds this key's session on the Devin side (`GET .../sessions?tags=`).
-    public var tag: String { "devin-bridge:\(digest.prefix(20))" }
+    /// The tag that found a key's session before tags were keyed: the digest's first 20 hex
+    /// digits. Anyone who knows the ticket could compute it, so it is only recognised in records
+    /// written then, never put on a new session.
+    public var legacyTag: String { "devin-bridge:\(digest.prefix(20))" }
+
+    /// The tag that finds this key's session on the Devin side (`GET .../sessions?tags=`): an
+    /// HMAC of the ticket and label under the installation's own key (``FileStateStore/installationKey()``),
+    /// so nobody else in the Devin organization can create a session the bridge would adopt.
+    public func tag(installationKey: [UInt8]) -> String {
+        let mac = HMACSHA256.authenticate(Array("adoption-tag\u{0}\(ticket)\u{0}\(label)".utf8), key: installationKey)
+        return "devin-bridge:" + Hex.encode(mac).prefix(32)
+    }
+}
+
+extension DeliveryRecord {
+    /// The adoption tag this record's session carries (or will carry).
+    public func adoptionTag() throws -> String {
+        let tags = request.tags.filter { $0.hasPrefix("devin-bridge:") }
+        guard tags.count == 1 else { throw BridgeError.stateUnavailable("the record of \(ticket) holds no adoption tag") }
+        return tags[0]
+    }
+
+    /// Checks a record read back from `STATE_DIR` before it is used as a path or a request: the
+    /// state directory is the bridge's own, but a record is data, and data is checked.
+    /// Throws a sentence naming what is wrong.
+    func validate(fileKey: String, installationKey: [UInt8]) throws {
+        func invalid(_ what: String) -> BridgeError { .stateUnavailable("the record \(fileKey).json \(what) (move it away to start the ticket afresh)") }
+        guard key == fileKey, key.utf8.count == 64, key.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw invalid("does not carry its own file name as key")
+        }
+        guard let source = TicketSource(rawValue: source) else { throw invalid("names an unknown source") }
+        guard TicketIDShape(source).matches(ticket) else { throw invalid("holds a ticket id not shaped like a \(source.rawValue) id") }
+        guard !label.isEmpty, label.count <= Ticket.maxLabelCharacters,
+              !label.unicodeScalars.contains(where: { TextHygiene.isInvisible($0) || $0 == "," || $0 == "=" }) else {
+            throw invalid("holds an invalid label")
+        }
+        let ticketKey = TicketKey(source: source.rawValue, ticket: ticket, label: label)
+        guard ticketKey.digest == key else { throw invalid("does not match its ticket and label") }
+        guard request.session_secrets == nil else { throw invalid("holds session secrets (the bridge never stores them)") }
+        guard let tag = try? adoptionTag(),
+              tag == ticketKey.tag(installationKey: installationKey) || tag == ticketKey.legacyTag else {
+            throw invalid("does not carry this installation's adoption tag")
+        }
+        guard request.prompt.count <= 40_000, request.title.count <= 300, request.tags.count <= 10,
+              request.tags.allSatisfy({ $0.count <= 300 }) else { throw invalid("holds an oversized request") }
+        if let playbook = request.playbook_id {
+            guard !playbook.isEmpty, playbook.count <= 100,
+                  playbook.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+            else { throw invalid("holds an invalid playbook id") }
+        }
+        if let sessionID {
+            guard !sessionID.isEmpty, sessionID.count <= 200,
+                  sessionID.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+            else { throw invalid("holds an invalid session id") }
+        }
+        if let url, !PromptBuilder.isPlainURL(url) { throw invalid("holds an invalid session URL") }
+        guard attempts >= 0, attempts < 1_000_000, deliveries.count <= 10 else { throw invalid("holds impossible counts") }
+    }
 }

@@ -49,6 +49,11 @@ public struct DevinClient: Sendable {
                   timeout: configuration.timeoutSeconds, transport: transport)
     }
 
+    /// The same client with another timeout (a webhook's remaining budget).
+    public func withTimeout(_ seconds: Double) -> DevinClient {
+        DevinClient(apiBase: apiBase, orgID: orgID, apiKey: apiKey, timeout: seconds, transport: transport)
+    }
+
     public var sessionsURL: String {
         "\(apiBase)/v3/organizations/\(orgID.addingPercentEncodingForPath())/sessions"
     }

@@ -77,44 +77,103 @@ public final class FileStateStore: @unchecked Sendable {
     // MARK: Records
 
     public func read(_ key: String) throws -> DeliveryRecord? {
+        guard Self.isKey(key) else { throw BridgeError.stateUnavailable("\(key.prefix(80).debugDescription) is not a record key") }
         let path = recordPath(key)
         guard let data = FileManager.default.contents(atPath: path) else {
             if access(path, F_OK) == 0 { throw BridgeError.stateUnavailable("cannot read \(path)") }
             return nil
         }
+        let record: DeliveryRecord
         do {
-            return try Self.decoder.decode(DeliveryRecord.self, from: data)
+            record = try Self.decoder.decode(DeliveryRecord.self, from: data)
         } catch {
             throw BridgeError.stateUnavailable("\(path) is not a valid record (move it away to start the ticket afresh)")
         }
+        try record.validate(fileKey: key, installationKey: installationKey())
+        return record
+    }
+
+    /// A record key: 64 lower-case hex digits (a SHA-256), and so a safe file name.
+    static func isKey(_ key: String) -> Bool {
+        key.utf8.count == 64 && key.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    /// The key of a record file name (`<key>.json`), or nil for anything else.
+    static func key(ofFile name: String) -> String? {
+        guard name.hasSuffix(".json") else { return nil }
+        let key = String(name.dropLast(5))
+        return isKey(key) ? key : nil
+    }
+
+    // MARK: Installation key
+
+    var installationKeyPath: String { directory + "/installation.key" }
+    private var cachedInstallationKey: [UInt8]?
+
+    /// The installation key of `directory` when it exists already (a dry run creates nothing).
+    public static func existingInstallationKey(in directory: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: directory + "/installation.key")
+            .map { String(decoding: $0, as: UTF8.self) }
+            .flatMap { Hex.decode($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .flatMap { $0.count == 32 ? $0 : nil }
+    }
+
+    /// This installation's own random key (32 bytes, `STATE_DIR/installation.key`, created on
+    /// first use): it keys the adoption tags, so nobody outside can predict them.
+    public func installationKey() throws -> [UInt8] {
+        if let cachedInstallationKey { return cachedInstallationKey }
+        for _ in 0..<50 {
+            if let text = FileManager.default.contents(atPath: installationKeyPath).map({ String(decoding: $0, as: UTF8.self) }),
+               let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32 {
+                cachedInstallationKey = key
+                return key
+            }
+            if access(installationKeyPath, F_OK) == 0 {
+                // Being written by another process (link() makes it whole at once): read again.
+                usleep(10_000)
+                continue
+            }
+            var generator = SystemRandomNumberGenerator()
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            // Written whole to a temporary file, then linked into place: the first process wins,
+            // the others read its key.
+            let temporary = "\(directory)/.tmp-key-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try atomicWrite(Data((Hex.encode(key) + "\n").utf8), to: temporary)
+            let linked = link(temporary, installationKeyPath) == 0
+            unlink(temporary)
+            if linked {
+                cachedInstallationKey = key
+                return key
+            }
+        }
+        throw BridgeError.stateUnavailable("\(installationKeyPath) is not a 32-byte hex key (move it away; sessions created since it was made are then no longer adopted)")
     }
 
     public func write(_ record: DeliveryRecord) throws {
+        guard Self.isKey(record.key) else { throw BridgeError.stateUnavailable("\(record.key.prefix(80).debugDescription) is not a record key") }
         let data = (try? Self.encoder.encode(record)) ?? Data()
         try atomicWrite(data, to: recordPath(record.key))
     }
 
     /// Removes a record and its lock file; call with the key's lock held.
     public func remove(_ key: String) {
+        guard Self.isKey(key) else { return }
         unlink(recordPath(key))
         unlink(locksDirectory + "/" + key + ".lock")
     }
 
-    /// Every record, in no particular order; unreadable files are skipped.
+    /// Every valid record, in no particular order; anything else is skipped.
     public func allRecords() -> [DeliveryRecord] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: ticketsDirectory)) ?? []
-        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name in
-            FileManager.default.contents(atPath: ticketsDirectory + "/" + name)
-                .flatMap { try? Self.decoder.decode(DeliveryRecord.self, from: $0) }
-        }
+        return names.compactMap(Self.key(ofFile:)).compactMap { key in (try? read(key)) ?? nil }
     }
 
-    /// Files in `tickets/` that are not readable records (shown by `status`, so none is forgotten).
+    /// Files in `tickets/` that are not valid records (shown by `status`, so none is forgotten).
     public func unreadableRecords() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: ticketsDirectory)) ?? []
-        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.filter { name in
-            FileManager.default.contents(atPath: ticketsDirectory + "/" + name)
-                .flatMap { try? Self.decoder.decode(DeliveryRecord.self, from: $0) } == nil
+        return names.filter { !$0.hasPrefix(".") }.filter { name in
+            guard let key = Self.key(ofFile: name) else { return true }
+            return ((try? read(key)) ?? nil) == nil
         }.map { ticketsDirectory + "/" + $0 }
     }
 
@@ -126,10 +185,14 @@ public final class FileStateStore: @unchecked Sendable {
 
     /// Reserves one session in the hour before `now` unless `cap` are already there. Returns nil
     /// when reserved, else the time a slot frees up. `cap` 0 means no cap (still counted).
-    public func reserveSession(at now: Date, cap: Int) throws -> Date? {
-        guard let lock = try lock("sessions-last-hour", timeout: 10) else {
-            throw BridgeError.stateUnavailable("the sessions-per-hour ledger stayed locked for 10 s")
-        }
+    /// How long a process waits for the sessions-per-hour ledger (less when its budget is shorter).
+    public static let ledgerWait: Double = 10
+
+    /// The ledger stayed locked for the whole wait: the ticket is queued, not refused.
+    public struct LedgerBusy: Error {}
+
+    public func reserveSession(at now: Date, cap: Int, wait: Double = ledgerWait) throws -> Date? {
+        guard let lock = try lock("sessions-last-hour", timeout: wait) else { throw LedgerBusy() }
         defer { lock.release() }
         var ledger = readLedger(now: now)
         if cap > 0 && ledger.created.count >= cap {

@@ -16,6 +16,7 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, CustomStringConvertible
     public static let badRequest = HTTPStatus(400, "Bad Request")
     public static let unauthorized = HTTPStatus(401, "Unauthorized")
     public static let methodNotAllowed = HTTPStatus(405, "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(408, "Request Timeout")
     public static let payloadTooLarge = HTTPStatus(413, "Content Too Large")
     public static let unsupportedMediaType = HTTPStatus(415, "Unsupported Media Type")
     public static let internalServerError = HTTPStatus(500, "Internal Server Error")

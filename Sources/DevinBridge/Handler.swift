@@ -16,6 +16,8 @@ public struct Handler: Sendable {
     public var transport: any HTTPTransport
     public var clock: BridgeClock
     public var version: String
+    /// When the request started (monotonic nanoseconds): its ``RequestDeadline`` counts from here.
+    public var startedAt: UInt64?
 
     /// Headers that carry the sender's delivery id, in the order they are looked for.
     public static let deliveryHeaders = [
@@ -24,15 +26,16 @@ public struct Handler: Sendable {
     ]
 
     public init(report: ConfigurationReport, transport: any HTTPTransport, clock: BridgeClock = .system,
-                version: String = BridgeVersion.current) {
+                version: String = BridgeVersion.current, startedAt: UInt64? = nil) {
         self.report = report
         self.transport = transport
         self.clock = clock
         self.version = version
+        self.startedAt = startedAt
     }
 
     public func handle(_ head: CGIRequestHead, readBody: ReadFunction) -> Outcome {
-        let started = clock.uptimeNanoseconds()
+        let started = startedAt ?? clock.uptimeNanoseconds()
         var log = LogLine()
         log.set("method", String(head.method.prefix(16)))
         log.set("delivery", Self.deliveryID(head.headers))
@@ -41,8 +44,9 @@ public struct Handler: Sendable {
         let body = BodyReader.read(contentLength: head.contentLength, limit: report.maxBodyBytes, from: readBody)
 
         var response: CGIResponse
+        var source: TicketSource?
         do {
-            response = try decide(head, body: body.get(), log: &log)
+            response = try decide(head, body: body.get(), log: &log, source: &source, started: started)
         } catch let error as BridgeError {
             var headers: [(String, String)] = []
             if case .methodNotAllowed = error { headers.append(("Allow", "POST")) }
@@ -54,13 +58,19 @@ public struct Handler: Sendable {
             response = .error(.invalidJSON("\(type(of: error))"))
             log.set("decision", "rejected")
         }
+        // Bugzilla Harmony counts any answer but exactly 200 as a failure and holds back the
+        // bug's later messages: a queued ticket is still accepted, with the status in the body.
+        if let source, source.wantsExactly200, (200..<300).contains(response.status.code) {
+            response.status = .ok
+        }
         log.set("status", String(response.status.code))
         let elapsed = (clock.uptimeNanoseconds() &- started) / 1_000_000
         log.set("elapsed_ms", String(elapsed))
         return Outcome(response: response, log: log)
     }
 
-    private func decide(_ head: CGIRequestHead, body: @autoclosure () throws -> [UInt8], log: inout LogLine) throws -> CGIResponse {
+    private func decide(_ head: CGIRequestHead, body: @autoclosure () throws -> [UInt8], log: inout LogLine,
+                        source answeredSource: inout TicketSource?, started: UInt64) throws -> CGIResponse {
         switch head.method {
         case "POST": break
         case "GET", "HEAD":
@@ -73,12 +83,18 @@ public struct Handler: Sendable {
         let body = try body()
         guard let configuration = report.configuration else { throw BridgeError.notConfigured(report.problems) }
 
-        let scheme = try WebhookAuthenticator(configuration: configuration).verify(body: body, head: head, now: clock.now())
-        log.set("auth", scheme.rawValue)
-        let json = try RequestBody.json(body, contentType: head.headers["content-type"])
-        let object = try JSONValue.parseObject(json)
-        let source = try TicketSource.detect(head: head, configured: configuration.ticketSource, object: object)
+        // The sender the URL or headers name picks the secret; the body's own bytes pick how it is read.
+        let claimed = try TicketSource.claimed(head: head, configured: configuration.ticketSource)
+        let authenticator = WebhookAuthenticator(configuration: configuration)
+        let proof = try authenticator.verify(body: body, document: RequestBody.formDocument(body), head: head,
+                                             claimed: claimed, now: clock.now())
+        log.set("auth", proof.scheme.rawValue + (proof.sender.map { "/" + $0.rawValue } ?? ""))
+        try RequestBody.checkMediaType(head.headers["content-type"])
+        let object = try JSONValue.parseObject(RequestBody.json(body))
+        let source = proof.sender ?? claimed ?? TicketSource.fromShape(object)
         log.set("source", source.rawValue)
+        answeredSource = source
+        try authenticator.checkBinding(proof, source: source)
         let webhook = try source.decode(object, headers: head.headers)
         let ticket = webhook.ticket
         if case .ignored = webhook.event, ticket.id == "-" {} else { log.set("ticket", ticket.id) }
@@ -95,9 +111,12 @@ public struct Handler: Sendable {
         log.set("label", trigger.name)
 
         let key = TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
-        let request = Self.sessionRequest(for: ticket, trigger: trigger, key: key, configuration: configuration)
         let client = DevinClient(configuration: configuration, transport: transport)
         if configuration.dryRun {
+            // The real tag needs the installation key; a dry run reads it when it can.
+            let tag = FileStateStore.existingInstallationKey(in: configuration.stateDirectory)
+                .map(key.tag(installationKey:)) ?? "devin-bridge:(keyed per installation)"
+            let request = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: tag, configuration: configuration)
             log.set("decision", "dry_run")
             let http = client.createSessionRequest(request)
             return .json(.ok, DryRun(
@@ -106,9 +125,11 @@ public struct Handler: Sendable {
                                headers: http.headers.merging(["Authorization": "Bearer ********"]) { $1 },
                                body: request.masked)))
         }
-        let deliverer = Deliverer(store: try FileStateStore(directory: configuration.stateDirectory),
-                                  client: client, configuration: configuration, clock: clock)
-        var stored = request
+        let store = try FileStateStore(directory: configuration.stateDirectory)
+        let deliverer = Deliverer(store: store, client: client, configuration: configuration, clock: clock,
+                                  deadline: RequestDeadline(clock: clock, startedAt: started))
+        var stored = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: key.tag(installationKey: try store.installationKey()),
+                                         configuration: configuration)
         stored.session_secrets = nil
         switch try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers)) {
         case .created(let record):
@@ -116,6 +137,16 @@ public struct Handler: Sendable {
             log.set("session", record.sessionID)
             return .json(.ok, SessionAnswer(status: "created", ticket: ticket.id, label: trigger.name,
                                             session_id: record.sessionID ?? "", url: record.url ?? ""))
+        case .createdUnrecorded(let record, let error):
+            // The truth: the session exists; only its record is missing, and the in-flight marker
+            // makes the next delivery find it by its tag instead of starting another.
+            log.set("decision", "created")
+            log.set("session", record.sessionID)
+            log.set("error", error.code)
+            log.set("reason", "the session was created but not recorded: " + error.logDetail)
+            return .json(.ok, SessionAnswer(status: "created", ticket: ticket.id, label: trigger.name,
+                                            session_id: record.sessionID ?? "", url: record.url ?? "",
+                                            warning: "The session was created, but the bridge could not record it (its administrator finds why in the web server's error log); a redelivery finds this session instead of starting another."))
         case .duplicate(let record), .notDue(let record):
             log.set("decision", "duplicate")
             log.set("session", record.sessionID)
@@ -138,14 +169,13 @@ public struct Handler: Sendable {
     }
 
     /// The session request for a ticket that triggered.
-    public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, key: TicketKey? = nil,
+    public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, adoptionTag: String,
                                       configuration: Configuration) -> SessionCreateRequest {
         let builder = PromptBuilder(configuration: configuration)
-        let key = key ?? TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
         return SessionCreateRequest(
             prompt: builder.prompt(for: ticket),
             title: builder.title(for: ticket),
-            tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge", key.tag],
+            tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge", adoptionTag],
             playbook_id: trigger.playbookID,
             session_secrets: configuration.ticketAPIToken.map {
                 [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
@@ -178,6 +208,7 @@ struct SessionAnswer: Encodable {
     let label: String
     let session_id: String
     let url: String
+    var warning: String? = nil
 }
 
 struct Queued: Encodable {

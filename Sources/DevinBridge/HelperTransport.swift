@@ -50,14 +50,24 @@ public enum TransportMessage {
 /// to it) for each request, so URLSession and libcurl are only loaded when a ticket is accepted.
 public struct HelperTransport: HTTPTransport {
     public let helper: String
+    /// Environment variables passed on to the helper (libcurl's proxy and CA settings).
+    public let passedVariables: [String]
 
-    public init(helper: String) { self.helper = helper }
+    public static let proxyVariables = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
+    public static let certificateVariables = ["SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"]
 
-    /// `devin-bridge-http` in the directory of the running executable.
-    public static func besideExecutable() -> HelperTransport {
+    public init(helper: String, passedVariables: [String] = proxyVariables + certificateVariables) {
+        self.helper = helper
+        self.passedVariables = passedVariables
+    }
+
+    /// `devin-bridge-http` in the directory of the running executable. A restricted bridge (run
+    /// setgid by a caller outside its group) passes no CA settings: its caller chose them.
+    public static func besideExecutable(identity: ProcessIdentity = .plain) -> HelperTransport {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
-        return HelperTransport(helper: (executable as NSString).deletingLastPathComponent + "/devin-bridge-http")
+        return HelperTransport(helper: (executable as NSString).deletingLastPathComponent + "/devin-bridge-http",
+                               passedVariables: identity.restricted ? proxyVariables : proxyVariables + certificateVariables)
     }
 
     public func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError> {
@@ -66,7 +76,7 @@ public struct HelperTransport: HTTPTransport {
         }
         // Only what libcurl may need: the CGI environment (client headers) stays behind.
         var environment = ["PATH=/usr/bin:/bin"]
-        for name in ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"] {
+        for name in passedVariables {
             if let value = ProcessInfo.processInfo.environment[name] { environment.append("\(name)=\(value)") }
         }
         guard let message = try? JSONEncoder().encode(TransportMessage.Request(request: request, timeout: timeout)) else {
@@ -77,7 +87,7 @@ public struct HelperTransport: HTTPTransport {
         }
         // The helper enforces the timeout itself; this bound only covers a helper that hangs.
         let watchdog = DispatchWorkItem { kill(child.pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 3, execute: watchdog)
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1, execute: watchdog)
         defer { watchdog.cancel() }
         Self.writeAll(child.stdin, Array(message))
         close(child.stdin)

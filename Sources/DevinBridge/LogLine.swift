@@ -36,7 +36,7 @@ public struct LogLine: Sendable, Equatable, CustomStringConvertible {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                if TextHygiene.isInvisible(scalar) || (scalar.value >= 0x80 && scalar.properties.isWhitespace) {
                     out += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     out.unicodeScalars.append(scalar)

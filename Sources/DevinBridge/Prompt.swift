@@ -12,25 +12,49 @@ public struct PromptBuilder: Sendable {
     public var ticketAPIDocsURL: String?
     public var ticketURLTemplate: String?
     public var hasTicketToken: Bool
+    /// Origins (`https://host[:port]`) of the configured ticketing system: `TICKET_URL_TEMPLATE`'s
+    /// and `TICKET_API_BASE`'s. Only a payload link to one of them stands outside the fence.
+    public var trustedOrigins: [String]
 
-    public init(ticketAPIDocsURL: String? = nil, ticketURLTemplate: String? = nil, hasTicketToken: Bool) {
+    public init(ticketAPIDocsURL: String? = nil, ticketURLTemplate: String? = nil, hasTicketToken: Bool,
+                ticketAPIBase: String? = nil) {
         self.ticketAPIDocsURL = ticketAPIDocsURL
         self.ticketURLTemplate = ticketURLTemplate
         self.hasTicketToken = hasTicketToken
+        trustedOrigins = [ticketURLTemplate, ticketAPIBase].compactMap { $0.flatMap(Self.origin) }
     }
 
     public init(configuration: Configuration) {
         self.init(ticketAPIDocsURL: configuration.ticketAPIDocsURL,
                   ticketURLTemplate: configuration.ticketURLTemplate,
-                  hasTicketToken: configuration.ticketAPIToken != nil)
+                  hasTicketToken: configuration.ticketAPIToken != nil,
+                  ticketAPIBase: configuration.ticketAPIBase)
     }
 
-    /// The ticket's web page: the payload's own link, else `TICKET_URL_TEMPLATE` with `{id}` filled in.
+    /// The ticket's web page as the bridge vouches for it: the payload's own link when it points at
+    /// the configured ticketing host, else `TICKET_URL_TEMPLATE` with `{id}` filled in.
     public func ticketURL(for ticket: Ticket) -> String? {
-        if let url = ticket.url { return url }
+        if let url = ticket.url, isTrusted(url) { return url }
         guard let template = ticketURLTemplate else { return nil }
         let id = ticket.id.addingPercentEncodingForPath()
         return template.replacingOccurrences(of: "{id}", with: id)
+    }
+
+    /// Whether a link points at the configured ticketing system (same scheme, host and port).
+    public func isTrusted(_ url: String) -> Bool {
+        guard Self.isPlainURL(url), let origin = Self.origin(url) else { return false }
+        return trustedOrigins.contains(origin)
+    }
+
+    /// `scheme://host[:port]`, lower-cased, of an http(s) URL without user info; nil otherwise.
+    static func origin(_ text: String) -> String? {
+        guard let components = URLComponents(string: text.replacingOccurrences(of: "{id}", with: "0")),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = components.host?.lowercased(), !host.isEmpty,
+              components.user == nil, components.password == nil
+        else { return nil }
+        let port = components.port.map { ":\($0)" } ?? ""
+        return "\(scheme)://\(host)\(port)"
     }
 
     public func prompt(for ticket: Ticket) -> String {
@@ -46,6 +70,11 @@ public struct PromptBuilder: Sendable {
         var ticketText = "Title: \(title)\n"
         if let project = ticket.project.map({ Self.clean($0, limit: 200, keepNewlines: false).text }), !project.isEmpty {
             ticketText += "Project: \(project)\n"
+        }
+        // A link the bridge cannot vouch for is the sender's text like the rest.
+        let vouched = ticketURL(for: ticket)
+        if let url = ticket.url, url != vouched {
+            ticketText += "Link given by the sender: \(Self.clean(url, limit: 2048, keepNewlines: false).text)\n"
         }
         ticketText += "\nDescription:\n\(body ?? "(no description)")"
         if description?.truncated == true {
@@ -76,7 +105,7 @@ public struct PromptBuilder: Sendable {
         steps.append(comment)
         parts.append(steps.joined(separator: "\n\n"))
 
-        if let url = ticketURL(for: ticket), Self.isPlainURL(url) {
+        if let url = vouched, Self.isPlainURL(url) {
             parts.append("Ticket link: \(url)")
         }
         return parts.joined(separator: "\n\n")
@@ -95,8 +124,8 @@ public struct PromptBuilder: Sendable {
             && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && !$0.properties.isWhitespace }
     }
 
-    /// Removes control characters (keeping newlines and tabs where allowed) and caps the length
-    /// at `limit` Unicode scalars; says whether it had to cut.
+    /// Removes invisible characters (``TextHygiene``; keeping newlines and tabs where allowed)
+    /// and caps the length at `limit` Unicode scalars; says whether it had to cut.
     static func clean(_ text: String, limit: Int, keepNewlines: Bool) -> (text: String, truncated: Bool) {
         var out = String.UnicodeScalarView()
         var count = 0
@@ -107,9 +136,8 @@ public struct PromptBuilder: Sendable {
                 out.append(scalar)
             case 0x0A, 0x0D:
                 if !keepNewlines { out.append(" ") }
-            case 0x00...0x1F, 0x7F...0x9F, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF:
-                continue // control, zero-width and bidi-override characters
             default:
+                if TextHygiene.isInvisible(scalar) { continue }
                 out.append(scalar)
             }
             count += 1

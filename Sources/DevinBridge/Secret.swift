@@ -11,3 +11,30 @@ public struct Secret: Equatable, Sendable, CustomStringConvertible, CustomDebugS
     /// What `check` and dry runs show: that it is set, and its length.
     public var masked: String { "******** (\(value.count) characters)" }
 }
+
+/// Masks what a URL may carry besides its address: `user:password@` and the values of its query
+/// (`?token=...`), for every output a person or a log reads.
+public enum URLMask {
+    public static func masked(_ text: String) -> String {
+        var out = text
+        // user:password@ between the scheme and the host.
+        if let scheme = out.range(of: "://") {
+            let rest = out[scheme.upperBound...]
+            let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+            if let at = rest[..<hostEnd].lastIndex(of: "@") {
+                out.replaceSubrange(scheme.upperBound...at, with: "********@")
+            }
+        }
+        // Query values.
+        guard let question = out.firstIndex(of: "?") else { return out }
+        let fragmentStart = out[question...].firstIndex(of: "#") ?? out.endIndex
+        let query = out[out.index(after: question)..<fragmentStart]
+        let maskedQuery = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
+            let value = pair[pair.index(after: equals)...]
+            return value.isEmpty || value == "{id}" ? String(pair) : pair[...equals] + "********"
+        }.joined(separator: "&")
+        out.replaceSubrange(out.index(after: question)..<fragmentStart, with: maskedQuery)
+        return out
+    }
+}

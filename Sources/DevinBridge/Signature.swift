@@ -28,8 +28,18 @@ public struct SignatureVerifier: Sendable {
         names.contains { headers.values($0) != nil }
     }
 
+    /// Apache joins repeated headers; a rotation needs two values. More is somebody guessing.
+    public static let maximumCandidates = 8
+
     /// Throws ``BridgeError/missingSignature`` or ``BridgeError/badSignature(header:reason:)``.
     public func verify(body: [UInt8], headers: HTTPHeaders) throws {
+        try verify(contents: [body], headers: headers)
+    }
+
+    /// Verifies that every signature in the header is the HMAC of one of `contents` (the same one
+    /// for all) under a configured key. More than one content only where a sender signs something
+    /// other than the raw body that determines it (Gitea's form body carries the JSON it signed).
+    public func verify(contents: [[UInt8]], headers: HTTPHeaders) throws {
         guard let (name, values) = names.lazy
             .compactMap({ name in headers.values(name).map { (name, $0) } }).first
         else { throw BridgeError.missingSignature }
@@ -41,16 +51,25 @@ public struct SignatureVerifier: Sendable {
         guard !signatures.isEmpty else {
             throw BridgeError.badSignature(header: display, reason: "the header is empty")
         }
-        let macs = keys.map { HMACSHA256.authenticate(body, key: $0) }
-        for signature in signatures {
-            // Check every key, always, so the time taken does not tell which one matched.
-            var matched = false
-            for mac in macs where HMACSHA256.constantTimeEquals(mac, signature) { matched = true }
-            guard matched else {
-                throw BridgeError.badSignature(
-                    header: display,
-                    reason: "it does not match the HMAC-SHA256 of the body under the configured secret")
+        guard signatures.count <= Self.maximumCandidates else {
+            throw BridgeError.badSignature(header: display, reason: "it holds \(signatures.count) signatures; at most \(Self.maximumCandidates) are read")
+        }
+        var verified = false
+        for content in contents {
+            let macs = keys.map { HMACSHA256.authenticate(content, key: $0) }
+            // Check every key and signature, always, so the time taken does not tell which matched.
+            var all = true
+            for signature in signatures {
+                var matched = false
+                for mac in macs where HMACSHA256.constantTimeEquals(mac, signature) { matched = true }
+                all = all && matched
             }
+            verified = verified || all
+        }
+        guard verified else {
+            throw BridgeError.badSignature(
+                header: display,
+                reason: "it does not match the HMAC-SHA256 of the body under the configured secret")
         }
     }
 

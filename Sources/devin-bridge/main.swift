@@ -24,17 +24,28 @@ func readStdin(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
     }
 }
 
+let identity = ProcessIdentity.current
+
 if environment["GATEWAY_INTERFACE"] != nil {
+    let started = BridgeClock.system.uptimeNanoseconds()
     let head = CGIRequestHead(environment: environment)
-    let handler = Handler(report: Configuration.load(environment: environment), transport: HelperTransport.besideExecutable())
-    let outcome = handler.handle(head, readBody: readStdin)
+    let handler = Handler(report: Configuration.load(environment: environment, identity: identity),
+                          transport: HelperTransport.besideExecutable(identity: identity), startedAt: started)
+    let bodyDeadline = started + UInt64(RequestDeadline.bodySeconds * 1e9)
+    let outcome = handler.handle(head, readBody: BodyReader.standardInput(until: bodyDeadline))
     writeAll(1, outcome.response.serialized(includeBody: head.method != "HEAD"))
     writeAll(2, Array((outcome.log.description + "\n").utf8))
     exit(0)
 }
 
+if identity.restricted && !["--help", "-h", "help", "--version", "-V", "version"].contains(CommandLine.arguments.dropFirst().first ?? "--help") {
+    writeAll(2, Array(("devin-bridge: this command needs root or a member of group \(identity.groupName): the program runs setgid "
+        + "\(identity.groupName) to read its secrets, and answers only CGI requests for anyone else\n").utf8))
+    exit(1)
+}
+
 let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment,
-                               transport: HelperTransport.besideExecutable()) {
+                               transport: HelperTransport.besideExecutable(identity: identity)) {
     var body = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {

@@ -69,7 +69,7 @@ struct AdminStateCommandsTests {
     @Test("retry reports what stays queued, what fails and what it adopts")
     func retryReports() throws {
         let transport = ScriptedTransport(creates: [DelivererTests.refused, ScriptedTransport.status(401)],
-                                          lists: [ScriptedTransport.list([("sess-crashed", [ticketKey(3).tag])])])
+                                          lists: [ScriptedTransport.list([("sess-crashed", [ticketKey(3).legacyTag])])])
         let bench = try DeliveryBench(transport: transport)
         try bench.store.write(sampleRecord(ticketKey(1), state: .queued, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-30)))
         try bench.store.write(sampleRecord(ticketKey(2), state: .queued, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-20)))

@@ -5,6 +5,8 @@ import Testing
 @Suite("Configuration: signature schemes, rotation and ticket sources")
 struct ConfigurationSignatureTests {
     static let previous = "fake-previous-secret-DO-NOT-USE-10"
+    static let standardSecret = "whsec_" + Data("fake-standard-signing-key-DO-NOT-USE-1".utf8).base64EncodedString()
+    static let standardPrevious = "whsec_" + Data("fake-standard-previous-key-DO-NOT-USE-2".utf8).base64EncodedString()
 
     /// Loads the required settings plus `extra` from the environment alone.
     func load(_ extra: [String: String]) throws -> ConfigurationReport {
@@ -43,10 +45,13 @@ struct ConfigurationSignatureTests {
     @Test("every new key is read")
     func allSet() throws {
         let configuration = try configuration([
-            "WEBHOOK_SECRET_PREVIOUS": Self.previous, "SIGNATURE_SCHEME": "Standard", "SIGNATURE_HEADER": "X-My-Signature",
+            "WEBHOOK_SECRET": Self.standardSecret, "WEBHOOK_SECRET_PREVIOUS": Self.standardPrevious,
+            "SIGNATURE_SCHEME": "Standard", "SIGNATURE_HEADER": "X-My-Signature",
             "WEBHOOK_TOLERANCE_SECONDS": "600", "ALLOW_STATIC_TOKEN": "yes", "TOKEN_HEADER": "X-Api-Key", "TICKET_SOURCE": "Jira",
+            "WEBHOOK_TOKEN": FakeSecret.webhookToken,
         ])
-        #expect(configuration.previousWebhookSecret == Secret(Self.previous))
+        #expect(configuration.previousWebhookSecret == Secret(Self.standardPrevious))
+        #expect(configuration.webhookTokens == [Secret(FakeSecret.webhookToken)])
         #expect(configuration.signatureScheme == .standard)
         #expect(configuration.signatureHeader == "X-My-Signature")
         #expect(configuration.toleranceSeconds == 600)
@@ -71,8 +76,10 @@ struct ConfigurationSignatureTests {
 
     @Test("SIGNATURE_SCHEME takes each scheme, whatever the case", arguments: SignatureScheme.allCases)
     func schemes(_ scheme: SignatureScheme) throws {
-        #expect(try configuration(["SIGNATURE_SCHEME": scheme.rawValue]).signatureScheme == scheme)
-        #expect(try configuration(["SIGNATURE_SCHEME": scheme.rawValue.uppercased()]).signatureScheme == scheme)
+        // The standard scheme needs a Standard Webhooks secret; the token scheme a token.
+        let needs = ["WEBHOOK_SECRET": Self.standardSecret, "WEBHOOK_TOKEN": FakeSecret.webhookToken]
+        #expect(try configuration(needs.merging(["SIGNATURE_SCHEME": scheme.rawValue]) { $1 }).signatureScheme == scheme)
+        #expect(try configuration(needs.merging(["SIGNATURE_SCHEME": scheme.rawValue.uppercased()]) { $1 }).signatureScheme == scheme)
     }
 
     @Test("an unknown SIGNATURE_SCHEME is a problem naming the choices", arguments: ["hmac-sha1", "none", "svix"])
@@ -126,7 +133,7 @@ struct ConfigurationSignatureTests {
     @Test("a valid whsec_ secret is accepted as written")
     func goodWhsec() throws {
         let configuration = try configuration(["WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                                               "WEBHOOK_SECRET_PREVIOUS": "whsec_" + Data("fake-prev-DO-NOT-USE".utf8).base64EncodedString()])
+                                               "WEBHOOK_SECRET_PREVIOUS": "whsec_" + Data("fake-previous-key-DO-NOT-USE-0123".utf8).base64EncodedString()])
         #expect(configuration.webhookSecret.value == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     }
 
@@ -169,7 +176,7 @@ struct ConfigurationSignatureTests {
 
     @Test("ALLOW_STATIC_TOKEN is a flag", arguments: [("1", true), ("true", true), ("ON", true), ("0", false), ("no", false)])
     func allowStaticToken(_ text: String, _ value: Bool) throws {
-        #expect(try configuration(["ALLOW_STATIC_TOKEN": text]).allowStaticToken == value)
+        #expect(try configuration(["ALLOW_STATIC_TOKEN": text, "WEBHOOK_TOKEN": FakeSecret.webhookToken]).allowStaticToken == value)
     }
 
     @Test("ALLOW_STATIC_TOKEN that is not a flag is a problem")

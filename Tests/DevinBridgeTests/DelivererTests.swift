@@ -236,7 +236,7 @@ struct DelivererTests {
     func badAnswerIsUncertain() throws {
         let garbage = ScriptedTransport.Answer.success(HTTPResponse(status: 201, body: Array("{}".utf8)))
         let key = ticketKey(1)
-        let transport = ScriptedTransport(creates: [garbage], lists: [ScriptedTransport.list([("sess-made", [key.tag])])])
+        let transport = ScriptedTransport(creates: [garbage], lists: [ScriptedTransport.list([("sess-made", [key.legacyTag])])])
         let bench = try DeliveryBench(transport: transport)
         #expect(try bench.deliver(key).kind == "failed")
         #expect(try bench.record(key).errorCode == "upstream_bad_response")
@@ -257,7 +257,7 @@ struct DelivererTests {
     ])
     func adoptAfterUncertain(_ firstAnswer: ScriptedTransport.Answer) throws {
         let key = ticketKey(1)
-        let earlier = ScriptedTransport.list([("sess-earlier", ["ticket:PROJ-1", "devin-bridge", key.tag])])
+        let earlier = ScriptedTransport.list([("sess-earlier", ["ticket:PROJ-1", "devin-bridge", key.legacyTag])])
         let bench = try DeliveryBench(transport: ScriptedTransport(creates: [firstAnswer], lists: [earlier]))
         #expect(try bench.deliver(key).kind == "queued")
         #expect(try bench.record(key).uncertain)
@@ -270,7 +270,7 @@ struct DelivererTests {
         #expect(bench.transport.gets.count == 1)
         #expect(lookup.url.hasPrefix("https://api.devin.example/v3/organizations/org-test123/sessions?"))
         let tags = URLComponents(string: lookup.url)?.queryItems?.first { $0.name == "tags" }?.value
-        #expect(tags == key.tag)
+        #expect(tags == key.legacyTag)
         #expect(lookup.headers["Authorization"] == "Bearer \(FakeSecret.apiKey)")
 
         let record = try bench.record(key)
@@ -293,7 +293,7 @@ struct DelivererTests {
         let lookup = try #require(bench.transport.gets.first)
         let components = try #require(URLComponents(string: lookup.url))
         #expect(components.path == "/v3/organizations/org-test123/sessions")
-        #expect(components.queryItems?.first { $0.name == "tags" }?.value == key.tag)
+        #expect(components.queryItems?.first { $0.name == "tags" }?.value == key.legacyTag)
         #expect(components.queryItems?.count == 2, "one tags= and one first= parameter: \(lookup.url)")
         // ':' may stay literal in a query (RFC 3986 §3.4) or be sent as %3A; nothing else may be raw.
         let raw = try #require(components.percentEncodedQuery)
@@ -324,14 +324,20 @@ struct DelivererTests {
         let sabotage = Sabotage()
         let key = ticketKey(1)
         // During the POST the tickets directory is swapped for a file, so recording the answer fails.
-        let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-0001", [key.tag])])], duringCreate: {
+        let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-0001", [key.legacyTag])])], duringCreate: {
             _ = rename(sabotage.tickets, sabotage.tickets + ".away")
             FileManager.default.createFile(atPath: sabotage.tickets, contents: Data())
         })
         let bench = try DeliveryBench(maxSessionsPerHour: 3, transport: transport)
         sabotage.tickets = bench.store.ticketsDirectory
-        let error = #expect(throws: BridgeError.self) { try bench.deliver(key) }
-        #expect(error?.code == "state_unavailable")
+        // The truth: the session exists, only its record is missing.
+        let outcome = try bench.deliver(key)
+        guard case .createdUnrecorded(let record, let error) = outcome else {
+            Issue.record("expected createdUnrecorded, got \(outcome.kind)")
+            return
+        }
+        #expect(record.sessionID == "sess-0001")
+        #expect(error.code == "state_unavailable")
         #expect(bench.transport.posts.count == 1)
         #expect(bench.store.sessionsInLastHour(now: testEpoch) == 1)
         // The disk comes back: the in-flight marker makes the next delivery look, and adopt.
@@ -347,7 +353,7 @@ struct DelivererTests {
     @Test("an in-flight record left by a dead process is resolved by lookup, live or by retry", arguments: [false, true])
     func adoptAfterCrash(_ byRetry: Bool) throws {
         let key = ticketKey(1)
-        let found = ScriptedTransport.list([("sess-crashed", [key.tag])])
+        let found = ScriptedTransport.list([("sess-crashed", [key.legacyTag])])
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: [found]))
         try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
         bench.clock.advance(5)
@@ -653,7 +659,7 @@ struct HandlerStateTests {
         let key = TicketKey(source: "generic", ticket: "PROJ-123", label: "devin-autofix")
         let store = try FileStateStore(directory: configuration.stateDirectory)
         try store.write(sampleRecord(key, state: .inFlight, attempts: 1))
-        let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-crashed", [key.tag])])])
+        let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-crashed", [key.legacyTag])])])
         let outcome = deliverWebhook(handler(configuration, transport: transport))
         #expect(outcome.response.status == .ok)
         let body = try jsonObject(outcome.response.body)

@@ -157,7 +157,7 @@ func ticketKey(_ number: Int = 1, label: String = "devin-autofix") -> TicketKey 
 /// The session request the handler hands to the deliverer: tagged with the key, no secrets.
 func storedRequest(for key: TicketKey) -> SessionCreateRequest {
     SessionCreateRequest(prompt: "Fix \(key.ticket).", title: "\(key.ticket): crash on save",
-                         tags: ["ticket:\(key.ticket)", key.label, "devin-bridge", key.tag],
+                         tags: ["ticket:\(key.ticket)", key.label, "devin-bridge", key.legacyTag],
                          playbook_id: nil, session_secrets: nil)
 }
 
@@ -183,13 +183,14 @@ extension Deliverer.Outcome {
         case .inProgress: return "inProgress"
         case .failed: return "failed"
         case .notDue: return "notDue"
+        case .createdUnrecorded: return "createdUnrecorded"
         }
     }
 
     var record: DeliveryRecord? {
         switch self {
         case .created(let record), .duplicate(let record), .queued(let record), .notDue(let record),
-             .failed(let record, _):
+             .failed(let record, _), .createdUnrecorded(let record, _):
             return record
         case .inProgress:
             return nil

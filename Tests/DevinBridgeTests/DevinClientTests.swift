@@ -13,7 +13,8 @@ struct DevinClientTests {
 
     func sessionRequest(configuration: Configuration = makeConfiguration(),
                         trigger: TriggerLabel = TriggerLabel("devin-autofix", playbookID: "playbook-autofix1")) -> SessionCreateRequest {
-        Handler.sessionRequest(for: ticket, trigger: trigger, configuration: configuration)
+        Handler.sessionRequest(for: ticket, trigger: trigger, adoptionTag: "devin-bridge:0123456789abcdef0123456789abcdef",
+                               configuration: configuration)
     }
 
     /// The error `createSession` throws when the API answers `response`.

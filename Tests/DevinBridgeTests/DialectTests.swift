@@ -135,8 +135,8 @@ struct GitHubDialectTests {
         (#"{"action":"opened","issue":{"number":true,"title":"t"}}"#, .invalidField("issue.number", "must be a string or a whole number")),
         (#"{"action":"opened","issue":{"number":1.5,"title":"t"}}"#, .invalidField("issue.number", "must be a string or a whole number")),
         (#"{"action":"opened","issue":{"number":1,"title":"t","labels":"devin-autofix"}}"#, .invalidField("issue.labels", "must be a list")),
-        (#"{"action":"opened","issue":{"number":1,"title":"t"},"repository":{"full_name":"acme/shop;rm -rf"}}"#, .invalidField("issue.number", Ticket.idRule)),
-        (#"{"action":"opened","issue":{"number":"1\n2","title":"t"}}"#, .invalidField("issue.number", Ticket.idRule)),
+        (#"{"action":"opened","issue":{"number":1,"title":"t"},"repository":{"full_name":"acme/shop;rm -rf"}}"#, .invalidField("issue.number", TicketIDShape(.github).rule)),
+        (#"{"action":"opened","issue":{"number":"1\n2","title":"t"}}"#, .invalidField("issue.number", TicketIDShape(.github).rule)),
     ])
     func malformed(_ json: String, _ expected: BridgeError) {
         #expect(throws: expected) {
@@ -144,10 +144,10 @@ struct GitHubDialectTests {
         }
     }
 
-    @Test("an id longer than 128 characters is refused")
+    @Test("a repository name longer than 100 characters is refused")
     func longID() {
-        let name = "acme/" + String(repeating: "x", count: 130)
-        #expect(throws: BridgeError.invalidField("issue.number", Ticket.idRule)) {
+        let name = "acme/" + String(repeating: "x", count: 101)
+        #expect(throws: BridgeError.invalidField("issue.number", TicketIDShape(.github).rule)) {
             try WebhookFixture.decode(json: #"{"action":"opened","issue":{"number":1,"title":"t"},"repository":{"full_name":"\#(name)"}}"#,
                                       as: .github, headers: Self.issues)
         }
@@ -250,7 +250,7 @@ struct GitLabDialectTests {
         (#"{"object_kind":"issue","object_attributes":{"iid":1,"title":"t","action":"update"},"changes":{"labels":{"previous":[],"current":"x"}}}"#,
          .invalidField("changes.labels.current", "must be a list")),
         (#"{"object_kind":"issue","project":{"path_with_namespace":"platform/back$end"},"object_attributes":{"iid":1,"title":"t","action":"open"}}"#,
-         .invalidField("object_attributes.iid", Ticket.idRule)),
+         .invalidField("object_attributes.iid", TicketIDShape(.gitlab).rule)),
     ])
     func malformed(_ json: String, _ expected: BridgeError) {
         #expect(throws: expected) {
@@ -440,9 +440,9 @@ struct JiraDialectTests {
         (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1"}}"#, .missingField("issue.fields.summary")),
         (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1","fields":{"summary":"s","labels":"devin-autofix"}}}"#,
          .invalidField("issue.fields.labels", "must be a list")),
-        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1<b>","fields":{"summary":"s"}}}"#, .invalidField("issue.key", Ticket.idRule)),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1<b>","fields":{"summary":"s"}}}"#, .invalidField("issue.key", TicketIDShape(.jira).rule)),
         (#"{"webhookEvent":"jira:issue_created","issue":{"key":"  ","fields":{"summary":"s"}}}"#, .invalidField("issue.key", "is empty")),
-        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1\"x","fields":{"summary":"s"}}}"#, .invalidField("issue.key", Ticket.idRule)),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1\"x","fields":{"summary":"s"}}}"#, .invalidField("issue.key", TicketIDShape(.jira).rule)),
     ])
     func malformed(_ json: String, _ expected: BridgeError) {
         #expect(throws: expected) {
@@ -455,13 +455,13 @@ struct JiraDialectTests {
 
 @Suite("Redmine webhooks (redmine_webhook plugin)")
 struct RedmineDialectTests {
-    @Test("opened is a created ticket: #id, subject, tracker/category/custom values as labels, url, project identifier")
+    @Test("opened is a created ticket: #id, subject, tracker and custom values as labels, url, project identifier")
     func opened() throws {
         let webhook = try WebhookFixture.decode("redmine-issue-opened", as: .redmine)
         #expect(webhook == DecodedWebhook(
             ticket: Ticket(
                 id: "#1234", title: "Timesheet totals round incorrectly", description: "1.25 h + 1.25 h shows 2.4 h.",
-                labels: ["Bug", "devin-autofix", "timesheets"], url: "https://redmine.example.com/issues/1234",
+                labels: ["Bug", "timesheets", "devin-autofix"], url: "https://redmine.example.com/issues/1234",
                 source: "redmine", project: "intranet"),
             event: .created))
     }
@@ -501,7 +501,7 @@ struct RedmineDialectTests {
         (#"{"payload":{"action":"opened","issue":{"subject":"s"}}}"#, .missingField("payload.issue.id")),
         (#"{"payload":{"action":"opened","issue":{"id":1}}}"#, .missingField("payload.issue.subject")),
         (#"{"payload":{"action":"opened","issue":{"id":1,"subject":["s"]}}}"#, .invalidField("payload.issue.subject", "must be a string")),
-        (#"{"payload":{"action":"opened","issue":{"id":"12<3","subject":"s"}}}"#, .invalidField("payload.issue.id", Ticket.idRule)),
+        (#"{"payload":{"action":"opened","issue":{"id":"12<3","subject":"s"}}}"#, .invalidField("payload.issue.id", TicketIDShape(.redmine).rule)),
     ])
     func malformed(_ json: String, _ expected: BridgeError) {
         #expect(throws: expected) {
@@ -606,7 +606,7 @@ struct BugzillaDialectTests {
         (#"{"event":{"action":"create"},"bug":{"summary":"s"}}"#, .missingField("bug.id")),
         (#"{"event":{"action":"create"},"bug":{"id":{"n":1},"summary":"s"}}"#, .invalidField("bug.id", "must be a string or a whole number")),
         (#"{"event":{"action":"create"},"bug":{"id":1}}"#, .missingField("bug.summary")),
-        (#"{"event":{"action":"create"},"bug":{"id":"56<78","summary":"s"}}"#, .invalidField("bug.id", Ticket.idRule)),
+        (#"{"event":{"action":"create"},"bug":{"id":"56<78","summary":"s"}}"#, .invalidField("bug.id", TicketIDShape(.bugzilla).rule)),
     ])
     func malformed(_ json: String, _ expected: BridgeError) {
         #expect(throws: expected) {
@@ -760,7 +760,9 @@ struct DialectHandlerTests {
         let prompt = try #require(sent["prompt"] as? String)
         #expect(prompt.contains("Ticket acme/shop#42 (from github)"))
         #expect(prompt.contains("Checkout total ignores the discount code"))
-        #expect(prompt.contains("Ticket link: https://github.com/acme/shop/issues/42"))
+        // github.com is no configured ticketing host here: the link stays inside the fence.
+        #expect(!prompt.contains("Ticket link: https://github.com/acme/shop/issues/42"))
+        #expect(prompt.contains("Link given by the sender: https://github.com/acme/shop/issues/42"))
     }
 
     @Test("Jira issue_updated that only changes the status is 200 skipped with the reason, and nothing is called")
@@ -796,12 +798,14 @@ struct DialectHandlerTests {
         let transport = RecordingTransport.created()
         let body = try WebhookFixture.bytes("gitlab-issue-update-labels")
         // SteppingClock's wall clock is fixed at 1_767_225_600.
+        var configuration = makeConfiguration()
+        configuration.webhookSecret = Secret(FakeSecret.standardSecret)
         let mark = try #require(StandardWebhooksVerifier.sign(id: "msg_gl24", timestamp: 1_767_225_600, body: body,
-                                                              secret: Secret(FakeSecret.webhookSecret)))
+                                                              secret: Secret(FakeSecret.standardSecret)))
         let outcome = try run("gitlab-issue-update-labels", headers: [
             "HTTP_X_GITLAB_EVENT": "Issue Hook", "HTTP_WEBHOOK_ID": "msg_gl24",
             "HTTP_WEBHOOK_TIMESTAMP": "1767225600", "HTTP_WEBHOOK_SIGNATURE": mark,
-        ], signWith: nil, transport: transport)
+        ], signWith: nil, configuration: configuration, transport: transport)
         #expect(outcome.response.status == .ok)
         #expect(outcome.log["auth"] == "standard")
         #expect(outcome.log["label"] == "devin-feature")
@@ -809,17 +813,21 @@ struct DialectHandlerTests {
         #expect(transport.requests.count == 1)
     }
 
-    @Test("Redmine with ?token= and PATH_INFO /redmine: created when static tokens are enabled, 401 naming ALLOW_STATIC_TOKEN when not")
+    @Test("Redmine with ?token= and PATH_INFO /redmine: created with WEBHOOK_TOKEN set, 401 naming it when not")
     func redmineToken() throws {
-        let query = "token=" + FakeSecret.webhookSecret
+        let query = "token=" + FakeSecret.webhookToken
         var configuration = makeConfiguration()
         let refused = try run("redmine-issue-opened", headers: [:], signWith: nil, query: query, pathInfo: "/redmine",
                               configuration: configuration, transport: RecordingTransport.created())
         #expect(refused.response.status == .unauthorized)
-        #expect(refused.response.body.text.contains("ALLOW_STATIC_TOKEN"))
+        #expect(refused.response.body.text.contains("WEBHOOK_TOKEN"))
         #expect(!refused.response.body.text.contains(FakeSecret.marker))
+        // The signing secret is no token.
+        let secret = try run("redmine-issue-opened", headers: [:], signWith: nil, query: "token=" + FakeSecret.webhookSecret,
+                             pathInfo: "/redmine", configuration: configuration, transport: RecordingTransport.created())
+        #expect(secret.response.status == .unauthorized)
 
-        configuration.allowStaticToken = true
+        configuration.webhookTokens = [Secret(FakeSecret.webhookToken)]
         let transport = RecordingTransport.created()
         let outcome = try run("redmine-issue-opened", headers: [:], signWith: nil, query: query, pathInfo: "/redmine",
                               configuration: configuration, transport: transport)

@@ -75,10 +75,10 @@ struct HandlerTests {
         #expect(log["decision"] == "created")
         #expect(log["session"] == "sess-0001")
         #expect(log["status"] == "200")
-        #expect(log["elapsed_ms"] == "7")
+        #expect(Int(log["elapsed_ms"] ?? "") != nil)
         #expect(log.description.hasPrefix("devin-bridge: method=POST delivery=\(Self.delivery) "))
         #expect(log.description.contains(" ticket=PROJ-123 "))
-        #expect(log.description.hasSuffix(" status=200 elapsed_ms=7"))
+        #expect(log.description.hasSuffix(" status=200 elapsed_ms=\(log["elapsed_ms"] ?? "")"))
     }
 
     @Test("a signed ticket without a trigger label is skipped with a 200 and no API call")

@@ -26,7 +26,7 @@ struct ReviewFixTests {
         let github = TicketKey(source: "github", ticket: "acme/shop#42", label: "devin-autofix")
         let gitea = TicketKey(source: "gitea", ticket: "acme/shop#42", label: "Devin-Autofix")
         #expect(github.digest == gitea.digest)
-        #expect(github.tag == gitea.tag)
+        #expect(github.legacyTag == gitea.legacyTag)
         #expect(github.digest != TicketKey(source: "github", ticket: "acme/shop#43", label: "devin-autofix").digest)
     }
 
@@ -44,7 +44,7 @@ struct ReviewFixTests {
         let configuration = makeConfiguration()
         let store = try FileStateStore(directory: configuration.stateDirectory)
         let key = TicketKey(source: "generic", ticket: "PROJ-9", label: "devin-autofix")
-        let request = SessionCreateRequest(prompt: "p", title: "t", tags: [], playbook_id: nil, session_secrets: nil)
+        let request = SessionCreateRequest(prompt: "p", title: "t", tags: [key.legacyTag], playbook_id: nil, session_secrets: nil)
         let old = Date(timeIntervalSince1970: 1_600_000_000)
         let now = Date(timeIntervalSince1970: 1_767_225_600)
         let clock = BridgeClock(now: { now }, uptimeNanoseconds: { 0 })

@@ -155,9 +155,9 @@ struct StandardWebhooksVerifierTests {
 
     // MARK: - Signing and keys
 
-    @Test("sign() round-trips through verify() for whsec_ and plain secrets", arguments: [
+    @Test("sign() round-trips through verify() for whsec_ and unprefixed base64 secrets", arguments: [
         "whsec_" + Data("fake-round-trip-key-DO-NOT-USE".utf8).base64EncodedString(),
-        "plain secret with spaces DO-NOT-USE",
+        Data("fake-unprefixed-key-DO-NOT-USE".utf8).base64EncodedString(),
     ])
     func roundTrip(_ text: String) throws {
         let secret = Secret(text)
@@ -168,14 +168,36 @@ struct StandardWebhooksVerifierTests {
         try StandardWebhooksVerifier(secrets: [secret]).verify(body: body, headers: headers, now: Date(timeIntervalSince1970: 1_767_225_600))
     }
 
-    @Test("a secret without whsec_ is used as its own bytes")
+    @Test("a secret without whsec_ is base64-decoded as the spec's libraries do; one that is not base64 cannot sign")
     func plainSecretBytes() throws {
-        let text = "fake-plain-standard-secret-DO-NOT-USE"
-        #expect(StandardWebhooksVerifier.key(for: Secret(text)) == Array(text.utf8))
+        let key = Array("fake-unprefixed-standard-key-DO-NOT-USE".utf8)
+        let text = Data(key).base64EncodedString()
+        #expect(StandardWebhooksVerifier.key(for: Secret(text)) == key)
+        #expect(StandardWebhooksVerifier.key(for: Secret("whsec_" + text)) == key)
+        // Without padding, as some senders print it.
+        #expect(StandardWebhooksVerifier.key(for: Secret(String(text.trimmingCharacters(in: ["="])))) == key)
         let body = Array("hello".utf8)
-        let mac = HMACSHA256.authenticate(Array("msg_1.1767225600.".utf8) + body, key: Array(text.utf8))
+        let mac = HMACSHA256.authenticate(Array("msg_1.1767225600.".utf8) + body, key: key)
         #expect(StandardWebhooksVerifier.sign(id: "msg_1", timestamp: 1_767_225_600, body: body, secret: Secret(text))
                 == "v1," + Data(mac).base64EncodedString())
+        // A secret's own text is never the key: "It's a Secret to Everybody" is not base64.
+        #expect(StandardWebhooksVerifier.key(for: Secret("It's a Secret to Everybody")) == nil)
+    }
+
+    @Test("a key shorter than 24 bytes is refused, however it is written", arguments: [1, 16, 23])
+    func shortKey(_ bytes: Int) {
+        let text = "whsec_" + Data(repeating: 7, count: bytes).base64EncodedString()
+        #expect(StandardWebhooksVerifier.key(for: Secret(text)) == nil)
+        #expect(StandardWebhooksVerifier.keyProblem(Secret(text)) == .tooShort(bytes))
+    }
+
+    @Test("more than 8 signatures in one header are refused before any is compared")
+    func candidateCap() throws {
+        let nine = Array(repeating: "v1,AAAA", count: 9).joined(separator: " ")
+        let error = try #require(throws: BridgeError.self) {
+            try verifier.verify(body: Self.body, headers: Self.headers(signature: nine), now: Self.at(0))
+        }
+        #expect(error == .badSignature(header: "Webhook-Signature", reason: "it holds 9 signatures; at most 8 are read"))
     }
 
     @Test("a whsec_ secret's key is the base64 after the prefix")
@@ -204,7 +226,7 @@ struct StaticTokenVerifierTests {
     static let secret = "fake-static-token-DO-NOT-USE-5"
     static let previous = "fake-previous-token-DO-NOT-USE-6"
 
-    let verifier = StaticTokenVerifier(secrets: [Secret(Self.secret), Secret(Self.previous)], tokenHeader: "X-Api-Key")
+    let verifier = StaticTokenVerifier(tokens: [Secret(Self.secret), Secret(Self.previous)], tokenHeader: "X-Api-Key")
 
     func token(_ headers: [(String, String)] = [], query: String = "") -> String? {
         verifier.token(headers: HTTPHeaders(headers), query: query)
@@ -220,6 +242,9 @@ struct StaticTokenVerifierTests {
         ([], "token=a+b", "a+b"),
         ([], "token=", ""),
         ([], "token", ""),
+        ([("Authorization", "Bearer abc")], "", "abc"),
+        ([("Authorization", "token abc")], "", "abc"),
+        ([("Authorization", "abc")], "", "abc"),
     ] as [([(String, String)], String, String)])
     func found(_ headers: [(String, String)], _ query: String, _ expected: String) {
         #expect(token(headers, query: query) == expected)
@@ -233,8 +258,8 @@ struct StaticTokenVerifierTests {
     @Test("no token: nil (an unconfigured header or another parameter does not count)")
     func absent() {
         #expect(token() == nil)
-        #expect(token([("X-Other-Token", "abc"), ("Authorization", "Bearer abc")], query: "tokens=abc&xtoken=abc") == nil)
-        #expect(StaticTokenVerifier(secrets: [], tokenHeader: nil).token(headers: HTTPHeaders([("X-Api-Key", "abc")]), query: "") == nil)
+        #expect(token([("X-Other-Token", "abc"), ("Authorization", "Basic YTpi")], query: "tokens=abc&xtoken=abc") == nil)
+        #expect(StaticTokenVerifier(tokens: [], tokenHeader: nil).token(headers: HTTPHeaders([("X-Api-Key", "abc")]), query: "") == nil)
     }
 
     @Test("the current and the previous secret verify")
@@ -248,7 +273,7 @@ struct StaticTokenVerifierTests {
     ])
     func wrong(_ offered: String) throws {
         let error = try #require(throws: BridgeError.self) { try verifier.verify(offered) }
-        #expect(error == .badSignature(header: "token", reason: "the token does not match the configured secret"))
+        #expect(error == .badSignature(header: "token", reason: "the token does not match the configured token"))
         #expect(error.status == .unauthorized)
         for text in [error.message, error.logDetail, "\(error)"] {
             #expect(!text.contains(Self.secret))

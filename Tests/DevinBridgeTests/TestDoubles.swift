@@ -10,6 +10,10 @@ enum FakeSecret {
     static let apiKey = "test-api-key-DO-NOT-USE-1"
     static let webhookSecret = "test-webhook-secret-DO-NOT-USE-2"
     static let ticketToken = "test-ticket-token-DO-NOT-USE-3"
+    /// A static webhook token (`WEBHOOK_TOKEN`): a value of its own, never a signing secret.
+    static let webhookToken = "test-webhook-token-DO-NOT-USE-4"
+    /// A Standard Webhooks secret (whsec_ and base64 of 32 bytes).
+    static let standardSecret = "whsec_" + Data("test-standard-key-DO-NOT-USE-0005".utf8).base64EncodedString()
     /// A fragment all three share: no output may contain it, not even in part.
     static let marker = "DO-NOT-USE"
     static let all = [apiKey, webhookSecret, ticketToken]

@@ -4,14 +4,18 @@ import Testing
 
 @Suite("Proof of origin: choosing and applying the signature scheme")
 struct WebhookAuthenticatorTests {
-    static let secret = FakeSecret.webhookSecret
-    static let previous = "fake-previous-webhook-secret-DO-NOT-USE-8"
-    static let unrelated = "fake-unrelated-secret-DO-NOT-USE-9"
+    /// One value serves HMAC (its text) and Standard Webhooks (its base64-decoded bytes).
+    static let secret = "whsec_" + Data("fake-webhook-signing-key-DO-NOT-USE-2".utf8).base64EncodedString()
+    static let previous = "whsec_" + Data("fake-previous-signing-key-DO-NOT-USE-8".utf8).base64EncodedString()
+    static let unrelated = "whsec_" + Data("fake-unrelated-signing-key-DO-NOT-USE-9".utf8).base64EncodedString()
     static let body = #"{"id":"PROJ-1","title":"t","labels":["devin-autofix"]}"#
     static let now = Date(timeIntervalSince1970: 1_767_225_600)
     static let stamp: Int64 = 1_767_225_600
 
     /// A configuration from `makeConfiguration()` with the signature keys set.
+    static let token = FakeSecret.webhookToken
+    static let previousToken = "fake-previous-webhook-token-DO-NOT-USE-10"
+
     static func configuration(scheme: SignatureScheme = .auto, secret: String = secret, previous: String? = nil,
                               allowStaticToken: Bool = false, signatureHeader: String? = nil, tokenHeader: String? = nil,
                               tolerance: Double = 300) -> Configuration {
@@ -20,6 +24,9 @@ struct WebhookAuthenticatorTests {
         configuration.previousWebhookSecret = previous.map(Secret.init)
         configuration.signatureScheme = scheme
         configuration.allowStaticToken = allowStaticToken
+        // A token is its own setting (WEBHOOK_TOKEN); "allowing" tokens means configuring one.
+        configuration.webhookTokens = allowStaticToken || scheme == .token
+            ? [Secret(token)] + (previous == nil ? [] : [Secret(previousToken)]) : []
         configuration.signatureHeader = signatureHeader
         configuration.tokenHeader = tokenHeader
         configuration.toleranceSeconds = tolerance
@@ -37,12 +44,12 @@ struct WebhookAuthenticatorTests {
         return [("webhook-id", "msg_test1"), ("webhook-timestamp", String(stamp)), ("webhook-signature", value)]
     }
 
-    static func gitlabToken(_ token: String = secret) -> [(String, String)] { [("X-Gitlab-Token", token)] }
+    static func gitlabToken(_ token: String = token) -> [(String, String)] { [("X-Gitlab-Token", token)] }
 
     func verify(_ configuration: Configuration, _ headers: [(String, String)], query: String = "",
                 body: String = Self.body, now: Date = Self.now) throws -> SignatureScheme {
         let head = CGIRequestHead(method: "POST", headers: HTTPHeaders(headers), queryString: query)
-        return try WebhookAuthenticator(configuration: configuration).verify(body: Array(body.utf8), head: head, now: now)
+        return try WebhookAuthenticator(configuration: configuration).verify(body: Array(body.utf8), head: head, now: now).scheme
     }
 
     /// The error for a request that must fail (the test fails if it passes).
@@ -78,30 +85,42 @@ struct WebhookAuthenticatorTests {
     }
 
     @Test("auto: a failing HMAC is not rescued by a valid token, even with tokens enabled", arguments: [
-        ("", [("X-Gitlab-Token", FakeSecret.webhookSecret)]),
-        ("token=\(FakeSecret.webhookSecret)", []),
+        ("", [("X-Gitlab-Token", FakeSecret.webhookToken)]),
+        ("token=\(FakeSecret.webhookToken)", []),
     ] as [(String, [(String, String)])])
     func autoHMACNotRescued(_ query: String, _ token: [(String, String)]) {
         let error = failure(Self.configuration(allowStaticToken: true), Self.hmac(Self.unrelated) + token, query: query)
         #expect(header(of: error) == "X-Hub-Signature-256")
     }
 
-    @Test("auto: a static token is refused by default, with a message naming ALLOW_STATIC_TOKEN")
+    @Test("auto: a static token is refused while no WEBHOOK_TOKEN is configured, with a message naming it")
     func autoTokenDisabled() throws {
         let error = try #require(failure(Self.configuration(), Self.gitlabToken()))
         #expect(header(of: error) == "token")
         #expect(error.status == .unauthorized)
-        #expect(error.message.contains("ALLOW_STATIC_TOKEN"))
+        #expect(error.message.contains("WEBHOOK_TOKEN"))
         #expect(!error.message.contains(FakeSecret.marker))
         // Even a wrong token gets the same answer: nothing is compared while tokens are disabled.
         #expect(failure(Self.configuration(), Self.gitlabToken(Self.unrelated)) == error)
-        #expect(failure(Self.configuration(), [], query: "token=\(Self.secret)") == error)
+        #expect(failure(Self.configuration(), [], query: "token=\(Self.token)") == error)
+    }
+
+    @Test("the webhook secret is never a token: sent as one it fails, even with a token configured", arguments: [
+        ("", [("X-Gitlab-Token", FakeSecret.webhookSecret)]),
+        ("token=\(FakeSecret.webhookSecret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", []),
+        ("", [("Authorization", "Bearer \(FakeSecret.webhookSecret)")]),
+    ] as [(String, [(String, String)])])
+    func secretIsNoToken(_ query: String, _ headers: [(String, String)]) {
+        for configuration in [Self.configuration(), Self.configuration(allowStaticToken: true), Self.configuration(scheme: .token)] {
+            #expect(header(of: failure(configuration, headers, query: query)) == "token")
+        }
     }
 
     @Test("auto: a static token verifies when ALLOW_STATIC_TOKEN is set", arguments: [
-        ([("X-Gitlab-Token", FakeSecret.webhookSecret)], ""),
-        ([("X-Bugzilla-Key", FakeSecret.webhookSecret)], ""),
-        ([], "source=redmine&token=\(FakeSecret.webhookSecret)"),
+        ([("X-Gitlab-Token", FakeSecret.webhookToken)], ""),
+        ([("X-Bugzilla-Key", FakeSecret.webhookToken)], ""),
+        ([("Authorization", "Bearer \(FakeSecret.webhookToken)")], ""),
+        ([], "source=redmine&token=\(FakeSecret.webhookToken)"),
     ] as [([(String, String)], String)])
     func autoTokenAllowed(_ headers: [(String, String)], _ query: String) throws {
         let configuration = Self.configuration(allowStaticToken: true, tokenHeader: "X-Bugzilla-Key")
@@ -126,8 +145,8 @@ struct WebhookAuthenticatorTests {
     @Test("SIGNATURE_SCHEME=token accepts a token without ALLOW_STATIC_TOKEN")
     func tokenScheme() throws {
         let configuration = Self.configuration(scheme: .token)
-        #expect(WebhookAuthenticator(configuration: configuration).allowStaticToken)
-        #expect(!WebhookAuthenticator(configuration: Self.configuration()).allowStaticToken)
+        #expect(WebhookAuthenticator(configuration: configuration).allowsStaticToken())
+        #expect(!WebhookAuthenticator(configuration: Self.configuration()).allowsStaticToken())
         #expect(try verify(configuration, Self.gitlabToken()) == .token)
         #expect(header(of: failure(configuration, Self.gitlabToken(Self.unrelated))) == "token")
     }
@@ -168,11 +187,12 @@ struct WebhookAuthenticatorTests {
         let schemes: [SignatureScheme] = scheme == .auto ? [.hmac, .standard, .token] : [scheme]
         for kind in schemes {
             let request = try #require(requests[kind])
-            #expect(try verify(configuration, request(Self.secret)) == kind)
-            #expect(try verify(configuration, request(Self.previous)) == kind)
+            let (current, old) = kind == .token ? (Self.token, Self.previousToken) : (Self.secret, Self.previous)
+            #expect(try verify(configuration, request(current)) == kind)
+            #expect(try verify(configuration, request(old)) == kind)
             #expect(failure(configuration, request(Self.unrelated)) != nil)
             // Without the previous secret configured, the old one no longer verifies.
-            #expect(failure(Self.configuration(scheme: scheme, allowStaticToken: true), request(Self.previous)) != nil)
+            #expect(failure(Self.configuration(scheme: scheme, allowStaticToken: true), request(old)) != nil)
         }
     }
 
@@ -190,7 +210,7 @@ struct WebhookAuthenticatorTests {
         ("X-Hub-Signature", true), ("X-Hub-Signature-256", true), ("X-Signature", false),
     ])
     func senderHeaders(_ name: String, _ prefixed: Bool) throws {
-        let hex = String(signature(Self.body).dropFirst("sha256=".count))
+        let hex = String(signature(Self.body, secret: Self.secret).dropFirst("sha256=".count))
         for value in [prefixed ? "sha256=" + hex : hex, (prefixed ? "sha256=" : "") + hex.uppercased()] {
             #expect(try verify(Self.configuration(), [(name, value)]) == .hmac)
         }

@@ -51,11 +51,12 @@ enum BugzillaDialect {
     static func ticket(_ fields: Fields) throws -> Ticket {
         let number = try fields.requiredID("bug", "id")
         let id = "bug \(number)"
-        try Ticket.validateID(id, field: "bug.id")
+        try Ticket.validateID(id, field: "bug.id", source: .bugzilla)
         var labels = keywords(fields.value(["bug", "keywords"]))
         labels += whiteboardTags(fields.string("bug", "whiteboard") ?? fields.string("bug", "status_whiteboard"))
-        let product = fields.string("bug", "product")
-        let component = fields.string("bug", "component")
+        // Harmony sends product and component as {id, name}; older payloads as plain strings.
+        let product = fields.string("bug", "product") ?? fields.string("bug", "product", "name")
+        let component = fields.string("bug", "component") ?? fields.string("bug", "component", "name")
         return Ticket(
             id: id,
             title: try fields.requiredString("bug", "summary"),

@@ -6,7 +6,7 @@ import Foundation
 /// Label items may also be objects with a `name` or `title` (as many trackers send them).
 /// Errors name the field that is wrong.
 public enum GenericTicketDecoder {
-    public static let maxIDLength = Ticket.maxIDLength
+    public static let maxIDLength = 64
 
     public static func decode(_ body: [UInt8]) throws -> Ticket {
         try decode(object: JSONValue.parseObject(body))
@@ -27,7 +27,7 @@ public enum GenericTicketDecoder {
         default:
             throw BridgeError.invalidField("id", "must be a string or a whole number")
         }
-        try Ticket.validateID(id, field: "id")
+        try Ticket.validateID(id, field: "id", source: .generic)
 
         let title: String
         switch object["title"] {

@@ -36,7 +36,7 @@ enum GitHubDialect {
         let number = try fields.requiredID("issue", "number")
         let repository = fields.string("repository", "full_name")
         let id = repository.map { "\($0)#\(number)" } ?? "#\(number)"
-        try Ticket.validateID(id, field: "issue.number")
+        try Ticket.validateID(id, field: "issue.number", source: source)
         return Ticket(
             id: id,
             title: try fields.requiredString("issue", "title"),

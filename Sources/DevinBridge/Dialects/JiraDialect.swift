@@ -24,7 +24,7 @@ enum JiraDialect {
 
     static func ticket(_ fields: Fields) throws -> Ticket {
         let key = try fields.requiredString("issue", "key").trimmingASCIIWhitespace()
-        try Ticket.validateID(key, field: "issue.key")
+        try Ticket.validateID(key, field: "issue.key", source: .jira)
         return Ticket(
             id: key,
             title: try fields.requiredString("issue", "fields", "summary"),

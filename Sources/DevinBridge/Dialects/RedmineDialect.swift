@@ -1,6 +1,6 @@
 /// Redmine webhooks from the redmine_webhook plugin: `payload.action` `opened` creates,
 /// `updated` is a change that may have set a trigger label. Redmine has no labels: the tracker
-/// name, the category and the custom-field values act as labels. The id is `#<id>`, which is
+/// name and the custom-field values act as labels (the plugin sends no category). The id is `#<id>`, which is
 /// also how Redmine links a commit message to the issue.
 enum RedmineDialect {
     static func decode(_ object: [String: JSONValue]) throws -> DecodedWebhook {
@@ -8,11 +8,10 @@ enum RedmineDialect {
         guard fields.value(["payload", "issue"]) != nil else { throw BridgeError.missingField("payload.issue") }
         let number = try fields.requiredID("payload", "issue", "id")
         let id = "#\(number)"
-        try Ticket.validateID(id, field: "payload.issue.id")
+        try Ticket.validateID(id, field: "payload.issue.id", source: .redmine)
 
         var labels: [String] = []
         if let tracker = fields.string("payload", "issue", "tracker", "name") { labels.append(tracker) }
-        if let category = fields.string("payload", "issue", "category", "name") { labels.append(category) }
         for field in fields.value(["payload", "issue", "custom_field_values"])?.arrayValue ?? [] {
             switch field["value"] {
             case .string(let text)?: labels.append(text)

@@ -8,14 +8,29 @@ public enum TicketSource: String, CaseIterable, Sendable {
     /// else by `TICKET_SOURCE`, else recognised from the sender's event header, else from the
     /// body's shape, else the generic format.
     public static func detect(head: CGIRequestHead, configured: TicketSource?, object: [String: JSONValue]) throws -> TicketSource {
+        if let claimed = try claimed(head: head, configured: configured) { return claimed }
+        return fromShape(object)
+    }
+
+    /// The sender the request names before its body is read (URL, `TICKET_SOURCE`, event header):
+    /// whose own secret verifies it, when that sender has one.
+    public static func claimed(head: CGIRequestHead, configured: TicketSource?) throws -> TicketSource? {
         if let forced = try forced(head: head) { return forced }
         if let configured { return configured }
-        if let fromHeaders = fromHeaders(head.headers) { return fromHeaders }
+        return fromHeaders(head.headers)
+    }
+
+    /// Recognised from the body: Jira's `webhookEvent`, Redmine's `payload.issue`, Bugzilla's `bug`.
+    static func fromShape(_ object: [String: JSONValue]) -> TicketSource {
         if object["webhookEvent"]?.stringValue != nil { return .jira }
         if object["payload"]?["issue"] != nil { return .redmine }
         if object["bug"]?.objectValue != nil { return .bugzilla }
         return .generic
     }
+
+    /// Senders that count any answer but exactly 200 as a failure and hold back what follows
+    /// (Bugzilla Harmony's webhook connector): every 2xx is sent to them as 200.
+    public var wantsExactly200: Bool { self == .bugzilla }
 
     /// The source named by the URL, if any; an unknown name is the sender's mistake (400).
     static func forced(head: CGIRequestHead) throws -> TicketSource? {
