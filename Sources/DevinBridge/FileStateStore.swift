@@ -265,7 +265,10 @@ public final class FileStateStore: @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(FileStateStore.fractionalDates.string(from: date))
+            dateLock.lock()
+            let text = FileStateStore.fractionalDates.string(from: date)
+            dateLock.unlock()
+            try container.encode(text)
         }
         return encoder
     }()
@@ -275,13 +278,19 @@ public final class FileStateStore: @unchecked Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            guard let date = FileStateStore.fractionalDates.date(from: text) ?? FileStateStore.wholeSecondDates.date(from: text) else {
+            dateLock.lock()
+            let parsed = FileStateStore.fractionalDates.date(from: text) ?? FileStateStore.wholeSecondDates.date(from: text)
+            dateLock.unlock()
+            guard let date = parsed else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
             }
             return date
         }
         return decoder
     }()
+
+    /// The formatters are not thread-safe; one process uses them from one thread, tests from many.
+    static let dateLock = NSLock()
 
     nonisolated(unsafe) static let fractionalDates: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()

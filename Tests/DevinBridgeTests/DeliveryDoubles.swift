@@ -67,6 +67,7 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError> {
         lock.lock()
         sent.append(request)
+        sentTimeouts.append(timeout)
         let answer: Answer
         if request.method == "GET" {
             answer = lists.isEmpty ? Self.list([]) : lists.removeFirst()
@@ -85,6 +86,8 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     }
 
     var requests: [HTTPRequest] { lock.lock(); defer { lock.unlock() }; return sent }
+    private var sentTimeouts: [Double] = []
+    var timeouts: [Double] { lock.lock(); defer { lock.unlock() }; return sentTimeouts }
     var posts: [HTTPRequest] { requests.filter { $0.method == "POST" } }
     var gets: [HTTPRequest] { requests.filter { $0.method == "GET" } }
 

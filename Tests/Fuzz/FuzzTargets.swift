@@ -13,7 +13,16 @@ import Foundation
 let secret = "fuzz-webhook-secret-FUZZ-0001"
 let apiKey = "fuzz-api-key-FUZZ-0002"
 let ticketToken = "fuzz-ticket-token-FUZZ-0003"
-let knownStatuses: Set<Int> = [200, 202, 400, 401, 405, 413, 415, 500, 502, 504]
+let webhookToken = "fuzz-webhook-token-FUZZ-0004"
+let knownStatuses: Set<Int> = [200, 202, 400, 401, 405, 408, 413, 415, 500, 502, 504]
+
+/// No invisible character (format, separator, tag, ...) may stand unescaped in a log line, a
+/// prompt or a title.
+func checkVisible(_ text: String, allowNewlines: Bool, _ what: String) {
+    for scalar in text.unicodeScalars where TextHygiene.isInvisible(scalar) {
+        check(allowNewlines && (scalar == "\n" || scalar == "\t"), "an invisible U+\(String(scalar.value, radix: 16)) in \(what)")
+    }
+}
 
 let stateDirectory: String = {
     let path = NSTemporaryDirectory() + "devin-bridge-fuzz-\(getpid())"
@@ -45,10 +54,11 @@ func fuzzCGI(_ bytes: [UInt8]) {
         "DEVIN_API_KEY": apiKey, "DEVIN_ORG_ID": "org-fuzz", "WEBHOOK_SECRET": secret,
         "TICKET_API_TOKEN": ticketToken, "STATE_DIR": stateDirectory, "DRY_RUN": first & 2 == 0 ? "1" : "0",
         "DEVIN_BRIDGE_CONFIG": "/dev/null", "ALLOW_STATIC_TOKEN": first & 4 == 0 ? "0" : "1",
+        "WEBHOOK_TOKEN": webhookToken,
     ]
     for line in String(decoding: rest[0..<split], as: UTF8.self).split(separator: "\n") {
         let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, !["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "STATE_DIR", "DEVIN_API_BASE", "DEVIN_BRIDGE_CONFIG"].contains(String(parts[0])) else { continue }
+        guard parts.count == 2, !["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "STATE_DIR", "DEVIN_API_BASE", "DEVIN_BRIDGE_CONFIG", "WEBHOOK_TOKEN"].contains(String(parts[0])) else { continue }
         environment[String(parts[0])] = String(parts[1])
     }
     let body = split + 2 <= rest.count ? Array(rest[(split + 2)...]) : []
@@ -74,7 +84,8 @@ func fuzzCGI(_ bytes: [UInt8]) {
     check((try? JSONSerialization.jsonObject(with: Data(outcome.response.body))) != nil, "body is not JSON")
     let log = outcome.log.description
     check(!log.contains("\n"), "log line has a newline")
-    for value in [secret, apiKey, ticketToken] {
+    checkVisible(log, allowNewlines: false, "the log line")
+    for value in [secret, apiKey, ticketToken, webhookToken] {
         check(!text.contains(value), "a secret in the response")
         check(!log.contains(value), "a secret in the log line")
     }
@@ -88,17 +99,23 @@ func fuzzSignature(_ bytes: [UInt8]) {
     for (index, line) in lines.prefix(names.count).enumerated() { headers.add(names[index], line) }
     let body = Array(lines.dropFirst(names.count).joined(separator: "\n").utf8)
     var configuration = Configuration.load(environment: ["DEVIN_API_KEY": apiKey, "DEVIN_ORG_ID": "org-fuzz", "WEBHOOK_SECRET": secret,
-                                                           "DEVIN_BRIDGE_CONFIG": "/dev/null", "ALLOW_STATIC_TOKEN": "1"]).configuration!
+                                                           "DEVIN_BRIDGE_CONFIG": "/dev/null", "WEBHOOK_TOKEN": webhookToken]).configuration!
     for scheme in SignatureScheme.allCases {
         configuration.signatureScheme = scheme
         let head = CGIRequestHead(method: "POST", headers: headers, queryString: lines.last ?? "")
         do {
-            try WebhookAuthenticator(configuration: configuration).verify(body: body, head: head, now: Date(timeIntervalSince1970: 1_700_000_000))
-            // Passing without the secret would be a forgery: only the static token scheme can,
-            // and only by presenting the secret itself.
-            check(text.contains(secret), "verified without the secret")
+            let proof = try WebhookAuthenticator(configuration: configuration)
+                .verify(body: body, document: RequestBody.formDocument(body), head: head, now: Date(timeIntervalSince1970: 1_700_000_000))
+            // Passing without the secret would be a forgery: only a static token can, and only by
+            // presenting the token itself (never the signing secret).
+            if proof.scheme == .token {
+                check(text.contains(webhookToken), "a token verified without the token")
+            } else {
+                check(false, "a signature verified without the secret")
+            }
         } catch let error as BridgeError {
             check(!error.message.contains(secret), "the secret in an error message")
+            check(!error.message.contains(webhookToken), "the token in an error message")
             check(error.status.code == 401, "a signature error that is not 401")
         } catch {
             check(false, "unexpected error type")
@@ -107,7 +124,7 @@ func fuzzSignature(_ bytes: [UInt8]) {
 }
 
 func fuzzTickets(_ bytes: [UInt8]) {
-    let form = (try? RequestBody.json(bytes, contentType: "application/x-www-form-urlencoded")) ?? []
+    let form = (try? RequestBody.json(bytes)) ?? []
     for input in [bytes, form] {
         guard let object = try? JSONValue.parseObject(input) else { continue }
         for source in TicketSource.allCases {
@@ -115,9 +132,17 @@ func fuzzTickets(_ bytes: [UInt8]) {
                 let webhook = try source.decode(object, headers: HTTPHeaders([("x-github-event", "issues"), ("x-gitea-event", "issues")]))
                 if case .ignored = webhook.event { continue }
                 check(!webhook.ticket.id.isEmpty, "empty id")
-                check(webhook.ticket.id.unicodeScalars.allSatisfy(Ticket.isIDCharacter), "id with a forbidden character")
-                let prompt = PromptBuilder(hasTicketToken: true).prompt(for: webhook.ticket)
+                check(TicketIDShape(source).matches(webhook.ticket.id), "an id not shaped like a \(source) id")
+                let builder = PromptBuilder(ticketURLTemplate: "https://tickets.example/{id}", hasTicketToken: true)
+                let prompt = builder.prompt(for: webhook.ticket)
                 check(prompt.utf8.count < 200_000, "prompt not capped")
+                checkVisible(prompt, allowNewlines: true, "the prompt")
+                checkVisible(builder.title(for: webhook.ticket), allowNewlines: false, "the title")
+                // After the fence, only the bridge's words: the sender's link stays inside.
+                if let url = webhook.ticket.url, !url.hasPrefix("https://tickets.example/") {
+                    let fenceEnd = prompt.range(of: "```", options: .backwards)?.upperBound ?? prompt.startIndex
+                    check(!prompt[fenceEnd...].contains(url), "a sender's link outside the fence")
+                }
             } catch let error as BridgeError {
                 check(error.status.code == 400, "a decoding error that is not 400: \(error)")
             } catch {
