@@ -27,9 +27,11 @@ public enum AdminCommands {
                                       prune old records; for cron or the systemd timer in deploy/systemd
           devin-bridge status [--json]
                                       recent sessions, queued and failed tickets with reasons and next attempt
-          devin-bridge sign           print the signature header for the body on stdin, e.g.
+          devin-bridge sign [--source NAME]
+                                      print the signature header for the body on stdin, e.g.
                                         curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
-          devin-bridge sign --standard
+                                      (--source: with that sender's WEBHOOK_SECRET_<NAME> when it has one)
+          devin-bridge sign --standard [--source NAME]
                                       print Standard Webhooks headers (webhook-id, -timestamp, -signature)
           devin-bridge --version      print the version
           devin-bridge --help         print this help
@@ -49,15 +51,23 @@ public enum AdminCommands {
         case "check":
             return check(Configuration.load(environment: environment))
         case "sign":
-            let options = Array(arguments.dropFirst())
+            var options = Array(arguments.dropFirst())
+            var source: TicketSource?
+            if let index = options.firstIndex(of: "--source") {
+                guard index + 1 < options.count, let named = TicketSource(rawValue: options[index + 1].lowercased()) else {
+                    return CommandResult(stderr: "devin-bridge sign: --source takes one of " + TicketSource.allCases.map(\.rawValue).joined(separator: ", ") + "\n", exitCode: 2)
+                }
+                source = named
+                options.removeSubrange(index...(index + 1))
+            }
             guard options.allSatisfy({ $0 == "--standard" }) else {
                 return CommandResult(stderr: "devin-bridge sign: unknown option \(options.filter { $0 != "--standard" }.joined(separator: " "))\n", exitCode: 2)
             }
             let report = Configuration.load(environment: environment)
             if options.contains("--standard") {
-                return signStandard(report, body: stdin(), now: clock.now())
+                return signStandard(report, body: stdin(), now: clock.now(), source: source)
             }
-            return sign(report, body: stdin())
+            return sign(report, body: stdin(), source: source)
         case "retry", "status":
             let options = Set(arguments.dropFirst())
             let known: Set<String> = arguments.first == "retry" ? ["--now"] : ["--json"]
@@ -127,25 +137,42 @@ public enum AdminCommands {
         return CommandResult(stdout: out, stderr: err, exitCode: 1)
     }
 
-    /// Prints the three Standard Webhooks headers for the body, signed now.
-    public static func signStandard(_ report: ConfigurationReport, body: [UInt8], now: Date) -> CommandResult {
+    /// The signing secret `sign` uses: the sender's own (`WEBHOOK_SECRET_<SOURCE>`) when it has
+    /// one, else `WEBHOOK_SECRET`; or the sentence that says what is missing.
+    static func signingSecret(_ report: ConfigurationReport, source: TicketSource?) -> Result<(key: String, value: String), CommandFailure> {
+        if let source, let own = report.settings["WEBHOOK_SECRET_\(source.rawValue.uppercased())"], !own.isEmpty {
+            return .success(("WEBHOOK_SECRET_\(source.rawValue.uppercased())", own))
+        }
         guard let secret = report.settings["WEBHOOK_SECRET"], !secret.isEmpty else {
-            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET is not set (environment or \(report.file ?? Configuration.defaultFile))\n", exitCode: 1)
+            return .failure(CommandFailure(result: CommandResult(
+                stderr: "devin-bridge sign: WEBHOOK_SECRET is not set (environment or \(report.file ?? Configuration.defaultFile))\n", exitCode: 1)))
+        }
+        return .success(("WEBHOOK_SECRET", secret))
+    }
+
+    /// Prints the three Standard Webhooks headers for the body, signed now.
+    public static func signStandard(_ report: ConfigurationReport, body: [UInt8], now: Date, source: TicketSource? = nil) -> CommandResult {
+        let secret: (key: String, value: String)
+        switch signingSecret(report, source: source) {
+        case .success(let found): secret = found
+        case .failure(let failure): return failure.result
         }
         let id = "msg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let timestamp = Int64(now.timeIntervalSince1970)
-        guard let signature = StandardWebhooksVerifier.sign(id: id, timestamp: timestamp, body: body, secret: Secret(secret)) else {
-            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET starts with whsec_ but the rest is not base64\n", exitCode: 1)
+        guard let signature = StandardWebhooksVerifier.sign(id: id, timestamp: timestamp, body: body, secret: Secret(secret.value)) else {
+            return CommandResult(stderr: "devin-bridge sign: \(secret.key) is not a Standard Webhooks secret (whsec_ and base64 of at least \(StandardWebhooksVerifier.minimumKeyBytes) bytes)\n", exitCode: 1)
         }
         return CommandResult(stdout: "webhook-id: \(id)\nwebhook-timestamp: \(timestamp)\nwebhook-signature: \(signature)\n")
     }
 
-    /// Prints `X-Hub-Signature-256: sha256=<hex>` for the body; needs only `WEBHOOK_SECRET`.
-    public static func sign(_ report: ConfigurationReport, body: [UInt8]) -> CommandResult {
-        guard let secret = report.settings["WEBHOOK_SECRET"], !secret.isEmpty else {
-            return CommandResult(stderr: "devin-bridge sign: WEBHOOK_SECRET is not set (environment or \(report.file ?? Configuration.defaultFile))\n", exitCode: 1)
+    /// Prints `X-Hub-Signature-256: sha256=<hex>` for the body; needs only the signing secret.
+    public static func sign(_ report: ConfigurationReport, body: [UInt8], source: TicketSource? = nil) -> CommandResult {
+        switch signingSecret(report, source: source) {
+        case .success(let secret):
+            return CommandResult(stdout: SignatureVerifier.headerLine(body: body, secret: Secret(secret.value)) + "\n")
+        case .failure(let failure):
+            return failure.result
         }
-        return CommandResult(stdout: SignatureVerifier.headerLine(body: body, secret: Secret(secret)) + "\n")
     }
 }
 

@@ -32,8 +32,10 @@ public struct Deliverer: Sendable {
 
     /// The client for one call, its timeout cut to the budget; nil when too little time is left.
     func clientForCall() -> DevinClient? {
-        let seconds = budget(client.timeout)
-        guard deadline == nil || seconds >= RequestDeadline.minimumCallSeconds else { return nil }
+        // The helper may outlive its timeout by its start-up, up to the watchdog's slack.
+        let seconds = deadline == nil ? client.timeout
+            : min(client.timeout, budget(client.timeout + HelperTransport.watchdogSlack) - HelperTransport.watchdogSlack)
+        guard deadline == nil || seconds >= min(RequestDeadline.minimumCallSeconds, client.timeout) else { return nil }
         return client.withTimeout(seconds)
     }
 

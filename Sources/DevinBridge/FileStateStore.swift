@@ -21,11 +21,19 @@ public final class FileStateStore: @unchecked Sendable {
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw BridgeError.stateUnavailable("STATE_DIR \(directory) does not exist (deploy/install.sh creates it)")
         }
-        for sub in [ticketsDirectory, locksDirectory] where mkdir(sub, 0o750) != 0 && errno != EEXIST {
-            throw BridgeError.stateUnavailable("cannot create \(sub): \(Self.errorText())")
+        for sub in [ticketsDirectory, locksDirectory] {
+            if mkdir(sub, 0o770) == 0 {
+                // Group-writable whatever the umask: the CGI (the web server's user, the bridge's
+                // group) and `devin-bridge retry` (the bridge's user) both write here.
+                chmod(sub, 0o770)
+            } else if errno != EEXIST {
+                throw BridgeError.stateUnavailable("cannot create \(sub): \(Self.errorText())")
+            }
         }
-        guard access(ticketsDirectory, W_OK) == 0, access(locksDirectory, W_OK) == 0 else {
-            throw BridgeError.stateUnavailable("STATE_DIR \(directory) is not writable by uid \(geteuid()): chown it to the web server's user")
+        // faccessat with AT_EACCESS: the effective ids decide (the bridge runs setgid to its group).
+        guard faccessat(AT_FDCWD, ticketsDirectory, W_OK, AT_EACCESS) == 0,
+              faccessat(AT_FDCWD, locksDirectory, W_OK, AT_EACCESS) == 0 else {
+            throw BridgeError.stateUnavailable("STATE_DIR \(directory) is not writable by uid \(geteuid()) group \(getegid()): deploy/install.sh makes it devin-bridge:devin-bridge 2770, and the bridge setgid devin-bridge")
         }
     }
 

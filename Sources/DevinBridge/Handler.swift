@@ -63,6 +63,7 @@ public struct Handler: Sendable {
         if let source, source.wantsExactly200, (200..<300).contains(response.status.code) {
             response.status = .ok
         }
+        if !report.warnings.isEmpty { log.set("warning", report.warnings.joined(separator: "; ")) }
         log.set("status", String(response.status.code))
         let elapsed = (clock.uptimeNanoseconds() &- started) / 1_000_000
         log.set("elapsed_ms", String(elapsed))

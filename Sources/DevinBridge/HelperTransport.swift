@@ -54,6 +54,8 @@ public struct HelperTransport: HTTPTransport {
     public let passedVariables: [String]
 
     public static let proxyVariables = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
+    /// How much longer than its timeout a helper may take (its own start-up) before it is killed.
+    public static let watchdogSlack: Double = 3
     public static let certificateVariables = ["SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"]
 
     public init(helper: String, passedVariables: [String] = proxyVariables + certificateVariables) {
@@ -87,7 +89,7 @@ public struct HelperTransport: HTTPTransport {
         }
         // The helper enforces the timeout itself; this bound only covers a helper that hangs.
         let watchdog = DispatchWorkItem { kill(child.pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1, execute: watchdog)
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout + Self.watchdogSlack, execute: watchdog)
         defer { watchdog.cancel() }
         Self.writeAll(child.stdin, Array(message))
         close(child.stdin)

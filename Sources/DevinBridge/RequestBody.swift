@@ -2,7 +2,8 @@ import Foundation
 
 /// Gets the JSON document out of a body, from the body's own bytes.
 ///
-/// A body whose first non-blank byte is `{` is the JSON document itself; any other body is a form
+/// A body whose first non-blank byte is `{` (or `[`, refused later as not an object) is the JSON
+/// document itself; any other body is a form
 /// (`application/x-www-form-urlencoded`, as GitHub and Gitea/Forgejo can send) whose one
 /// `payload` field holds the document. The unsigned `Content-Type` never decides which: the same
 /// signed bytes always give the same document.
@@ -13,7 +14,7 @@ public enum RequestBody {
         for byte in body {
             switch byte {
             case 0x20, 0x09, 0x0A, 0x0D: continue
-            case UInt8(ascii: "{"): return .json
+            case UInt8(ascii: "{"), UInt8(ascii: "["): return .json
             default: return .form
             }
         }
@@ -65,7 +66,7 @@ public enum RequestBody {
         guard let found else {
             throw BridgeError.invalidJSON("the body is neither a JSON object nor a form with a payload field")
         }
-        guard format(of: found) == .json, !found.isEmpty else {
+        guard found.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
             throw BridgeError.invalidJSON("the form's payload field does not hold a JSON object")
         }
         return found

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The admin commands that touch the state directory run as its owner (the web server's user),
+/// The admin commands that touch the state directory run as its owner (the bridge's own user),
 /// so that `sudo devin-bridge retry` leaves no root-owned files the CGI could not rewrite.
 public enum StateOwner {
     /// When running as root and `directory` belongs to another user, switches to that user and
@@ -24,7 +24,7 @@ public enum StateOwner {
         var info = stat()
         guard stat(directory, &info) == 0 else {
             return ("state directory: \(directory) (missing)",
-                    "STATE_DIR \(directory) does not exist: run deploy/install.sh, or create it owned by the web server's user (mode 0750)")
+                    "STATE_DIR \(directory) does not exist: run deploy/install.sh, or create it devin-bridge:devin-bridge, mode 2770")
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             return ("state directory: \(directory)", "STATE_DIR \(directory) is not a directory")
@@ -33,7 +33,7 @@ public enum StateOwner {
         var problem: String?
         if info.st_uid == 0 && geteuid() == 0 {
             problem = nil // root-owned: fine when the web server runs the CGI as root (unusual), so only noted
-        } else if geteuid() != 0 && access(directory, W_OK) != 0 {
+        } else if geteuid() != 0 && faccessat(AT_FDCWD, directory, W_OK, AT_EACCESS) != 0 {
             problem = "STATE_DIR \(directory) is not writable by this user"
         }
         return ("state directory: \(directory) (owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)))", problem)

@@ -13,6 +13,7 @@ struct BridgeProcess {
             "DEVIN_API_KEY": TestSecrets.apiKey,
             "DEVIN_ORG_ID": TestSecrets.orgID,
             "WEBHOOK_SECRET": TestSecrets.webhookSecret,
+            "WEBHOOK_SECRET_GITLAB": TestSecrets.standardSecret,
             "TICKET_API_TOKEN": TestSecrets.ticketToken,
             "DEVIN_API_BASE": apiBase,
             "DEVIN_TIMEOUT_SECONDS": "3",
@@ -53,19 +54,23 @@ struct BridgeProcess {
     }
 
     /// Standard Webhooks headers for `body` from `devin-bridge sign --standard`, or for an explicit
-    /// timestamp computed here with the same key rules (whsec_ secrets are not used in tests).
+    /// timestamp computed here with the same key rules: GitLab's own signing secret
+    /// (`WEBHOOK_SECRET_GITLAB`, configured for every bridge process in tests).
     func standardSignature(_ body: [UInt8], timestamp: Int64? = nil) throws -> [String: String] {
         if let timestamp {
             // Sign an old or future timestamp: HMAC-SHA256 over "<id>.<ts>.<body>" with openssl.
             let id = "msg_tolerance_test"
             let content = Array("\(id).\(timestamp).".utf8) + body
-            let output = try runProcess("/usr/bin/openssl", arguments: ["dgst", "-sha256", "-hmac", TestSecrets.webhookSecret, "-binary"],
+            // The key is the base64 after whsec_, decoded (as hex for openssl's -macopt).
+            let key = Data(base64Encoded: String(TestSecrets.standardSecret.dropFirst(6)))!.map { String(format: "%02x", $0) }.joined()
+            let output = try runProcess("/usr/bin/openssl", arguments: ["dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:\(key)", "-binary"],
                                         environment: ["PATH": "/usr/bin:/bin"], stdin: content)
             return ["webhook-id": id, "webhook-timestamp": String(timestamp),
                     "webhook-signature": "v1," + Data(output.stdout).base64EncodedString()]
         }
-        let output = try runProcess(Paths.binary, arguments: ["sign", "--standard"],
-                                    environment: ["WEBHOOK_SECRET": TestSecrets.webhookSecret, "DEVIN_BRIDGE_CONFIG": "/dev/null"],
+        let output = try runProcess(Paths.binary, arguments: ["sign", "--standard", "--source", "gitlab"],
+                                    environment: ["WEBHOOK_SECRET": TestSecrets.webhookSecret, "DEVIN_BRIDGE_CONFIG": "/dev/null",
+                                                  "WEBHOOK_SECRET_GITLAB": TestSecrets.standardSecret],
                                     stdin: body)
         var headers: [String: String] = [:]
         for line in String(decoding: output.stdout, as: UTF8.self).split(separator: "\n") {

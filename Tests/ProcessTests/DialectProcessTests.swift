@@ -39,7 +39,7 @@ struct DialectProcessTests {
         Case(fixture: "github-ping", headers: ["X-GitHub-Event": "ping"], decision: "skipped", ticket: nil),
         Case(fixture: "gitlab-issue-open", headers: ["X-Gitlab-Event": "Issue Hook", "Idempotency-Key": "f3c2e1d0"],
              decision: "created", ticket: "platform/backend#23", label: "devin-autofix", sign: .tokenHeader("X-Gitlab-Token"),
-             extra: ["ALLOW_STATIC_TOKEN": "1"]),
+             extra: ["WEBHOOK_TOKEN_GITLAB": TestSecrets.webhookToken]),
         Case(fixture: "gitlab-issue-update-labels", headers: ["X-Gitlab-Event": "Issue Hook"], decision: "created",
              ticket: "platform/backend#24", label: "devin-feature", sign: .standard),
         Case(fixture: "gitlab-issue-update-title", headers: ["X-Gitlab-Event": "Issue Hook"], decision: "skipped",
@@ -58,16 +58,16 @@ struct DialectProcessTests {
         Case(fixture: "jira-issue-updated-status", headers: [:], decision: "skipped", ticket: "PROJ-124", sign: .hmac("X-Hub-Signature", prefixed: true)),
         Case(fixture: "jira-comment-created", headers: [:], decision: "skipped", ticket: nil, sign: .hmac("X-Hub-Signature", prefixed: true)),
         Case(fixture: "redmine-issue-opened", headers: [:], decision: "created", ticket: "#1234", label: "devin-autofix",
-             sign: .tokenQuery, path: "/redmine", extra: ["ALLOW_STATIC_TOKEN": "1"]),
+             sign: .tokenQuery, path: "/redmine", extra: ["WEBHOOK_TOKEN": TestSecrets.webhookToken]),
         Case(fixture: "redmine-issue-updated", headers: [:], decision: "created", ticket: "#1235", label: "devin-feature",
-             sign: .tokenQuery, extra: ["ALLOW_STATIC_TOKEN": "1"]),
+             sign: .tokenQuery, extra: ["WEBHOOK_TOKEN": TestSecrets.webhookToken]),
         Case(fixture: "bugzilla-bug-create", headers: [:], decision: "created", ticket: "bug 5678", label: "devin-autofix",
              sign: .tokenHeader("X-Bugzilla-Api-Key"), query: "source=bugzilla",
-             extra: ["ALLOW_STATIC_TOKEN": "1", "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
+             extra: ["WEBHOOK_TOKEN": TestSecrets.webhookToken, "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
         Case(fixture: "bugzilla-bug-modify-whiteboard", headers: [:], decision: "created", ticket: "bug 5679", label: "devin-feature",
-             sign: .tokenHeader("X-Bugzilla-Api-Key"), extra: ["ALLOW_STATIC_TOKEN": "1", "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
+             sign: .tokenHeader("X-Bugzilla-Api-Key"), extra: ["WEBHOOK_TOKEN": TestSecrets.webhookToken, "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
         Case(fixture: "bugzilla-bug-modify-status", headers: [:], decision: "skipped", ticket: "bug 5678",
-             sign: .tokenHeader("X-Bugzilla-Api-Key"), extra: ["ALLOW_STATIC_TOKEN": "1", "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
+             sign: .tokenHeader("X-Bugzilla-Api-Key"), extra: ["WEBHOOK_TOKEN": TestSecrets.webhookToken, "TOKEN_HEADER": "X-Bugzilla-Api-Key"]),
     ]
 
     /// Signs as the sender would and sends the fixture through the CGI process.
@@ -82,9 +82,9 @@ struct DialectProcessTests {
         case .standard:
             for (name, value) in try bridge.standardSignature(body) { headers[name] = value }
         case .tokenHeader(let name):
-            headers[name] = TestSecrets.webhookSecret
+            headers[name] = TestSecrets.webhookToken
         case .tokenQuery:
-            let token = TestSecrets.webhookSecret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let token = TestSecrets.webhookToken.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             query = query.isEmpty ? "token=\(token)" : "\(query)&token=\(token)"
         }
         return try bridge.request(body: body, headers: headers, extraEnvironment: ["PATH_INFO": test.path, "QUERY_STRING": query])
@@ -126,13 +126,15 @@ struct DialectProcessTests {
         }
     }
 
-    @Test("Jira links the ticket from its REST self URL; Bugzilla from TICKET_URL_TEMPLATE")
+    @Test("Jira links the ticket from its REST self URL on the configured host; Bugzilla from TICKET_URL_TEMPLATE")
     func ticketLinks() throws {
         let api = try StandIn()
         defer { api.stop() }
         let bridge = BridgeProcess(apiBase: api.baseURL, extra: [
-            "ALLOW_STATIC_TOKEN": "1", "TOKEN_HEADER": "X-Bugzilla-Api-Key",
+            "WEBHOOK_TOKEN": TestSecrets.webhookToken, "TOKEN_HEADER": "X-Bugzilla-Api-Key",
             "TICKET_URL_TEMPLATE": "https://bugzilla.example.com/show_bug.cgi?id={id}",
+            // Jira's REST self URL names its host: trusted only as the configured ticketing host.
+            "TICKET_API_BASE": "https://jira.example.com",
         ])
         _ = try Self.send(Self.cases.first { $0.fixture == "jira-issue-created" }!, bridge: bridge)
         _ = try Self.send(Self.cases.first { $0.fixture == "bugzilla-bug-create" }!, bridge: bridge)
@@ -151,14 +153,24 @@ struct DialectProcessTests {
         disabled.extra = [:]
         let refused = try Self.send(disabled, bridge: BridgeProcess(apiBase: api.baseURL))
         #expect(refused.status == 401)
-        #expect((refused.json["message"] as? String)?.contains("ALLOW_STATIC_TOKEN") == true)
-        #expect(!refused.raw.contains(TestSecrets.webhookSecret))
+        #expect((refused.json["message"] as? String)?.contains("WEBHOOK_TOKEN") == true)
+        #expect(!refused.raw.contains(TestSecrets.webhookToken))
+
+        // ALLOW_STATIC_TOKEN=1 alone (the webhook secret as a token) is refused, naming the setting to add.
+        let legacy = try Self.send(disabled, bridge: BridgeProcess(apiBase: api.baseURL, extra: ["ALLOW_STATIC_TOKEN": "1"]))
+        #expect(legacy.status == 500)
+        #expect(legacy.stderr.contains("set WEBHOOK_TOKEN"))
+        #expect(!legacy.raw.contains("WEBHOOK_TOKEN"))
+
+        // The signing secret sent as a token never passes.
+        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["WEBHOOK_TOKEN_GITLAB": TestSecrets.webhookToken])
+        let body = Self.fixture("gitlab-issue-open")
+        let secretAsToken = try bridge.request(body: body, headers: ["X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": TestSecrets.webhookSecret])
+        #expect(secretAsToken.status == 401)
 
         // A valid token next to a wrong HMAC signature: the stronger proof decides.
-        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["ALLOW_STATIC_TOKEN": "1"])
-        let body = Self.fixture("gitlab-issue-open")
         let mixed = try bridge.request(body: body, headers: [
-            "X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": TestSecrets.webhookSecret,
+            "X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": TestSecrets.webhookToken,
             "X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64),
         ])
         #expect(mixed.status == 401)

@@ -37,7 +37,11 @@ enum TestSecrets {
     static let webhookSecret = "test webhook secret DO-NOT-USE 91c2"
     static let ticketToken = "test-ticket-token-DO-NOT-USE-55e0"
     static let orgID = "org-test123"
-    static let all = [apiKey, webhookSecret, ticketToken]
+    /// A Standard Webhooks signing secret (GitLab's signing token), configured as WEBHOOK_SECRET_GITLAB.
+    static let standardSecret = "whsec_" + Data("test-standard-key-DO-NOT-USE-6f1d".utf8).base64EncodedString()
+    /// A static token (WEBHOOK_TOKEN): never the signing secret.
+    static let webhookToken = "test-webhook-token-DO-NOT-USE-0b7e"
+    static let all = [apiKey, webhookSecret, ticketToken, standardSecret, webhookToken]
 }
 
 /// What a process wrote and how it ended.

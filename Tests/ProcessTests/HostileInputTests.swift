@@ -9,7 +9,7 @@ struct HostileInputTests {
     static let previousSecret = "hostile-previous-secret-PREV-7777"
     static func bridge(_ api: StandIn? = nil, extra: [String: String] = [:]) -> BridgeProcess {
         BridgeProcess(apiBase: api?.baseURL ?? "http://127.0.0.1:9", extra: [
-            "WEBHOOK_SECRET_PREVIOUS": previousSecret, "ALLOW_STATIC_TOKEN": "1",
+            "WEBHOOK_SECRET_PREVIOUS": previousSecret, "WEBHOOK_TOKEN": TestSecrets.webhookToken,
         ].merging(extra) { $1 })
     }
 
@@ -147,8 +147,9 @@ struct HostileInputTests {
         add("missing signature", try bridge.request(body: body))
         add("bad signature", try bridge.request(body: body, headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "1", count: 64)]))
         add("wrong token", try bridge.request(body: body, headers: ["X-Gitlab-Token": "a guess at the secret"]))
-        add("right token", try bridge.request(body: body, headers: ["X-Gitlab-Token": TestSecrets.webhookSecret]))
-        add("token in the query", try bridge.request(body: body, extraEnvironment: ["QUERY_STRING": "token=\(TestSecrets.webhookSecret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"]))
+        add("right token", try bridge.request(body: body, headers: ["X-Gitlab-Token": TestSecrets.webhookToken]))
+        add("token in the query", try bridge.request(body: body, extraEnvironment: ["QUERY_STRING": "token=\(TestSecrets.webhookToken.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"]))
+        add("secret as a token", try bridge.request(body: body, headers: ["Authorization": "Bearer \(TestSecrets.webhookSecret)"]))
         add("standard webhooks stale", try bridge.request(body: body, headers: try bridge.standardSignature(body, timestamp: 1)))
         add("method", try bridge.request(method: "DELETE", body: body))
         add("health", try bridge.request(method: "GET", body: []))

@@ -8,45 +8,82 @@ final class WebServer {
         var description: String { rawValue }
     }
 
+    /// How the bridge is set up and what else the server serves.
+    struct Options {
+        /// The bridge under its own group, as deploy/install.sh sets it up (only possible as root).
+        var identity = geteuid() == 0
+        /// Tests/Support/intruder.sh at /intruder: another www-data script on the same server.
+        var intruder = false
+        /// More programs at their own locations, outside the bridge's: (location, program).
+        var extraCGI: [(String, String)] = []
+        /// Serve this program at the hook instead of the built bridge.
+        var cgi: String? = nil
+        /// The drop-in's CGIDScriptTimeout, replaced.
+        var scriptTimeout: Int? = nil
+        /// The bridge deploy/install.sh installed with this DESTDIR, served as it is.
+        var installedRoot: URL? = nil
+        /// Apache: Debian's serve-cgi-bin.conf too.
+        var debianCGIBin = false
+    }
+
     let kind: Kind
     let prefix: URL
     let url: String
     let errorLog: URL
+    let mainConfig: URL
     let configFile: URL
     let stateDirectory: String
     private var stopped = false
 
     static let script = Paths.packageRoot.appendingPathComponent("Tests/Support/webserver.py").path
 
-    /// Starts `kind` with a bridge.conf holding `settings` (root:www-data 0640 when run as root).
-    init(_ kind: Kind, settings: [String: String]) throws {
+    /// Starts `kind` with a bridge.conf holding `settings`. As root, by default the bridge is set
+    /// up under its own group (config root:devin-bridge 0640, state devin-bridge:devin-bridge 2770,
+    /// the program setgid devin-bridge); with `identity: false`, the earlier www-data layout.
+    init(_ kind: Kind, settings: [String: String], options: Options = Options()) throws {
         self.kind = kind
         prefix = try Paths.temporaryDirectory()
         chmod(prefix.path, 0o755)
-        // The state directory belongs to the user the CGI runs as, as deploy/install.sh makes it.
-        stateDirectory = prefix.appendingPathComponent("state").path
-        mkdir(stateDirectory, 0o750)
-        if geteuid() == 0, let user = getpwnam("www-data") { chown(stateDirectory, user.pointee.pw_uid, user.pointee.pw_gid) }
-        configFile = prefix.appendingPathComponent("bridge.conf")
+        if let root = options.installedRoot {
+            // deploy/install.sh made the config and the state directory: keep their owners and modes.
+            configFile = root.appendingPathComponent("etc/devin-bridge/bridge.conf")
+            stateDirectory = root.appendingPathComponent("var/lib/devin-bridge").path
+        } else {
+            configFile = prefix.appendingPathComponent("bridge.conf")
+            stateDirectory = prefix.appendingPathComponent("state").path
+            mkdir(stateDirectory, 0o750)
+        }
         let settings = ["STATE_DIR": stateDirectory].merging(settings) { $1 }
         let text = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
-        try text.write(to: configFile, atomically: true, encoding: .utf8)
-        chmod(configFile.path, 0o640)
-        if geteuid() == 0, let group = getgrnam("www-data") { chown(configFile.path, 0, group.pointee.gr_gid) }
+        // In place: an installed file keeps its owner and mode.
+        try text.write(to: configFile, atomically: false, encoding: .utf8)
 
-        let output = try runProcess("/usr/bin/env", arguments: [
-            "python3", Self.script, "start", "--server", kind.rawValue, "--prefix", prefix.appendingPathComponent("server").path,
-            "--cgi", Paths.binary, "--config", configFile.path,
-        ], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
+        var arguments = [Self.script, "start", "--server", kind.rawValue, "--prefix", prefix.appendingPathComponent("server").path,
+                         "--config", configFile.path, "--state-dir", stateDirectory,
+                         options.identity ? "--identity" : "--no-identity"]
+        if let root = options.installedRoot {
+            arguments += ["--installed-root", root.path]
+        } else {
+            arguments += ["--cgi", options.cgi ?? Paths.binary]
+        }
+        if options.intruder { arguments.append("--intruder") }
+        for (location, program) in options.extraCGI { arguments += ["--extra-cgi", "\(location)=\(program)"] }
+        if let timeout = options.scriptTimeout { arguments += ["--script-timeout", String(timeout)] }
+        if options.debianCGIBin { arguments.append("--debian-cgi-bin") }
+        let output = try runProcess("/usr/bin/env", arguments: ["python3"] + arguments,
+                                    environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
         guard output.exitCode == 0,
               let info = try? JSONSerialization.jsonObject(with: Data(output.stdout)) as? [String: String],
-              let url = info["url"], let log = info["error_log"]
+              let url = info["url"], let log = info["error_log"], let main = info["main_config"]
         else {
+            _ = try? runProcess("/usr/bin/env", arguments: ["python3", Self.script, "stop", "--prefix", prefix.appendingPathComponent("server").path],
+                                environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
             try? FileManager.default.removeItem(at: prefix)
             throw HarnessError("\(kind) did not start: \(output.stderr)")
         }
         self.url = url
         errorLog = URL(fileURLWithPath: log)
+        mainConfig = URL(fileURLWithPath: main)
     }
 
     func stop() {

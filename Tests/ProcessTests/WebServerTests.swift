@@ -53,7 +53,8 @@ struct WebServerTests {
         let sessions = api.sessions
         #expect(sessions.count == 1)
         #expect(answer.json["session_id"] as? String == sessions.first?["session_id"] as? String)
-        // The API key and the ticket token came from the 0640 config file the CGI read as www-data.
+        // The API key and the ticket token came from the 0640 config file the CGI read (as www-data
+        // with the effective group devin-bridge, when run as root).
         let sent = try #require(api.requests.first)
         #expect((sent["headers"] as? [String: String])?["authorization"] == "Bearer \(TestSecrets.apiKey)")
         let secrets = (sent["json"] as? [String: Any])?["session_secrets"] as? [[String: Any]]
@@ -221,7 +222,7 @@ struct WebServerTests {
         #expect(api.sessions.count == 1)
     }
 
-    @Test("A ticket queued behind the server is delivered by `sudo devin-bridge retry --now` as the web server's user",
+    @Test("A ticket queued behind the server is delivered by `sudo devin-bridge retry --now` as the bridge's user",
           arguments: servers)
     func queuedThenRetried(kind: WebServer.Kind) throws {
         let api = try StandIn(fault: "503", failTimes: 1)
@@ -239,7 +240,8 @@ struct WebServerTests {
         #expect(retry.exitCode == 0, "\(stdout) \(retry.stderr)")
         #expect(stdout.contains("4711 [devin-autofix]"))
         #expect(api.sessions.count == 1)
-        if geteuid() == 0 { #expect(retry.stderr.contains("running as www-data")) }
+        // As root, retry switches to the owner of the state directory: the bridge's own user.
+        if geteuid() == 0 { #expect(retry.stderr.contains("running as devin-bridge"), "\(retry.stderr)") }
 
         // Files written by retry stay usable by the CGI: the redelivery reads the record.
         let again = try curl(server.url + "/hooks/tickets", headers: try signed(body), body: body)
@@ -249,18 +251,21 @@ struct WebServerTests {
         expectNoSecrets(in: server, [queued, again])
     }
 
-    @Test("Each server end to end with a real dialect: GitLab's token behind nginx, Jira's signature behind Apache, Redmine's URL token behind both")
+    @Test("Each server end to end with a real dialect: GitLab's own token behind nginx, Jira's signature behind Apache, Redmine's own URL token behind both")
     func dialectsThroughServers() throws {
         for kind in WebServer.Kind.allCases {
             let api = try StandIn()
             defer { api.stop() }
-            let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL, extra: ["ALLOW_STATIC_TOKEN": "1"]))
+            // Each token-only sender has its own token; Jira signs with the shared secret.
+            let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL, extra: [
+                "WEBHOOK_TOKEN_GITLAB": TestSecrets.webhookToken, "WEBHOOK_TOKEN_REDMINE": TestSecrets.webhookToken + "-redmine",
+            ]))
             defer { server.stop() }
             let (fixture, path, headers): (String, String, [(String, String)])
             switch kind {
             case .nginx:
                 (fixture, path, headers) = ("gitlab-issue-open", "/hooks/tickets/gitlab",
-                                            [("X-Gitlab-Event", "Issue Hook"), ("X-Gitlab-Token", TestSecrets.webhookSecret)])
+                                            [("X-Gitlab-Event", "Issue Hook"), ("X-Gitlab-Token", TestSecrets.webhookToken)])
             case .apache:
                 let body = DialectProcessTests.fixture("jira-issue-created")
                 (fixture, path, headers) = ("jira-issue-created", "/hooks/tickets/jira", [("X-Hub-Signature", try signer.signature(body))])
@@ -270,7 +275,11 @@ struct WebServerTests {
             #expect(answer.json["status"] as? String == "created")
             #expect(answer.json["ticket"] as? String == (kind == .nginx ? "platform/backend#23" : "PROJ-123"))
 
-            let token = TestSecrets.webhookSecret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            // GitLab's token is not Redmine's.
+            let gitlabToken = TestSecrets.webhookToken.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let crossed = try curl(server.url + "/hooks/tickets/redmine?token=\(gitlabToken)", body: DialectProcessTests.fixture("redmine-issue-opened"))
+            #expect(crossed.status == 401, "\(kind): \(crossed.text)")
+            let token = (TestSecrets.webhookToken + "-redmine").addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let redmine = try curl(server.url + "/hooks/tickets/redmine?token=\(token)", body: DialectProcessTests.fixture("redmine-issue-opened"))
             #expect(redmine.status == 200, "\(kind): \(redmine.text)")
             #expect(redmine.json["ticket"] as? String == "#1234")
@@ -288,4 +297,131 @@ final class AnswersBox: @unchecked Sendable {
     private var items: [HTTPAnswer?] = []
     func append(_ item: HTTPAnswer?) { lock.lock(); items.append(item); lock.unlock() }
     var values: [HTTPAnswer?] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// What the web servers serve, and under which settings: only /hooks/tickets reaches the bridge,
+/// and every setting of the Apache drop-in applies to that location only.
+@Suite("Routes and scoped settings", .serialized)
+struct RouteTests {
+    static let dropIn = Paths.packageRoot.appendingPathComponent("deploy/apache/devin-bridge.conf").path
+
+    @Test("Installed by install.sh next to Debian's serve-cgi-bin.conf, the bridge is not served at /cgi-bin/devin-bridge",
+          .enabled(if: geteuid() == 0, "needs root: install.sh sets the owners and Apache runs CGI as www-data"))
+    func notUnderDebianCGIBin() throws {
+        let stage = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: stage) }
+        chmod(stage.path, 0o755)
+        let install = try runInstallScript(stage: stage)
+        #expect(install.exitCode == 0, "\(String(decoding: install.stdout, as: UTF8.self)) \(install.stderr)")
+        // Proof that Debian's /cgi-bin/ is really on: a program of its own is served there.
+        let cgiBin = stage.appendingPathComponent("usr/lib/cgi-bin")
+        try FileManager.default.createDirectory(at: cgiBin, withIntermediateDirectories: true)
+        let probe = cgiBin.appendingPathComponent("probe").path
+        try "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nprobe\\n'\n".write(toFile: probe, atomically: false, encoding: .utf8)
+        chmod(probe, 0o755)
+
+        let api = try StandIn()
+        defer { api.stop() }
+        var options = WebServer.Options()
+        options.installedRoot = stage
+        options.debianCGIBin = true
+        let server = try WebServer(.apache, settings: WebServerTests.settings(apiBase: api.baseURL), options: options)
+        defer { server.stop() }
+
+        let served = try curl(server.url + "/cgi-bin/probe", method: "GET")
+        #expect(served.status == 200 && served.text == "probe\n", "serve-cgi-bin.conf is not active: \(served.status)")
+        for path in ["/cgi-bin/devin-bridge", "/cgi-bin/devin-bridge-http"] {
+            let answer = try curl(server.url + path, method: "GET")
+            #expect(answer.status == 404, "\(path) is served: \(answer.status) \(answer.text)")
+        }
+        let health = try curl(server.url + "/hooks/tickets", method: "GET")
+        #expect(health.status == 200, "\(health.text)")
+        #expect(health.json["configured"] as? Bool == true)
+        let body = ticketBody()
+        let created = try curl(server.url + "/hooks/tickets", headers: [("X-Hub-Signature-256", try BridgeProcess(apiBase: api.baseURL).signature(body))], body: body)
+        #expect(created.json["status"] as? String == "created", "\(created.text)")
+        #expect(api.sessions.count == 1)
+    }
+
+    @Test("Authorization reaches the bridge: a sender's `Authorization: Bearer <WEBHOOK_TOKEN>` is accepted",
+          arguments: WebServer.Kind.allCases)
+    func authorizationReachesTheBridge(kind: WebServer.Kind) throws {
+        let token = "test-static-token-DO-NOT-USE-3b9d"
+        let api = try StandIn()
+        defer { api.stop() }
+        let server = try WebServer(kind, settings: WebServerTests.settings(apiBase: api.baseURL, extra: ["WEBHOOK_TOKEN": token]))
+        defer { server.stop() }
+        let body = ticketBody()
+        let answer = try curl(server.url + "/hooks/tickets", headers: [("Authorization", "Bearer \(token)")], body: body)
+        // Without CGIPassAuth, Apache hides the header and the bridge answers 401 missing_signature.
+        #expect(answer.status == 200, "\(kind): \(answer.status) \(answer.text)")
+        #expect(["created", "skipped"].contains(answer.json["status"] as? String ?? ""), "\(answer.text)")
+        let wrong = try curl(server.url + "/hooks/tickets", headers: [("Authorization", "Bearer not-the-token-at-all")], body: ticketBody(id: 77))
+        #expect(wrong.status == 401, "\(kind): \(wrong.text)")
+        #expect(!server.errorLogText.contains(token))
+    }
+
+    @Test("Every CGIDScriptTimeout in the Apache drop-in sits inside a <Location> or <Directory>, and Apache accepts the file")
+    func timeoutIsScoped() throws {
+        let text = try String(contentsOfFile: Self.dropIn, encoding: .utf8)
+        var depth: [String] = []
+        var timeouts = 0
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.hasPrefix("#"), !line.isEmpty else { continue }
+            if line.hasPrefix("</") { _ = depth.popLast(); continue }
+            if line.hasPrefix("<") {
+                depth.append(String(line.dropFirst().prefix { $0 != " " && $0 != ">" }).lowercased())
+                continue
+            }
+            let directive = line.prefix { $0 != " " }.lowercased()
+            if ["cgidscripttimeout", "cgipassauth", "limitrequestbody", "setenv", "require"].contains(directive) {
+                #expect(depth.contains { ["location", "locationmatch", "directory", "directorymatch", "files"].contains($0) },
+                        "\(line) applies to the whole server")
+                if directive == "cgidscripttimeout" { timeouts += 1 }
+            }
+        }
+        #expect(timeouts >= 1)
+        #expect(depth.isEmpty, "unbalanced sections")
+        #expect(text.contains("CGIPassAuth On"))
+        #expect(text.contains("ScriptAlias /hooks/tickets /usr/lib/devin-bridge/devin-bridge"))
+        #expect(!text.contains("/usr/lib/cgi-bin/devin-bridge"))
+        let nginx = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent("deploy/nginx/devin-bridge.conf").path, encoding: .utf8)
+        #expect(nginx.contains("fastcgi_param SCRIPT_FILENAME /usr/lib/devin-bridge/devin-bridge;"))
+        #expect(!nginx.contains("/usr/lib/cgi-bin"))
+
+        // apache2 -t on the rendered drop-in inside the test server's main configuration.
+        let server = try WebServer(.apache, settings: WebServerTests.settings(apiBase: "http://127.0.0.1:9"))
+        defer { server.stop() }
+        let check = try runProcess("/usr/sbin/apache2", arguments: ["-t", "-f", server.mainConfig.path],
+                                   environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], stdin: [])
+        #expect(check.exitCode == 0, "\(check.stderr)")
+        #expect(check.stderr.contains("Syntax OK"), "\(check.stderr)")
+    }
+
+    @Test("Live: the drop-in's CGIDScriptTimeout cuts a slow program at the hook and leaves another CGI program alone",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/apache2"), "needs Apache"))
+    func timeoutIsScopedLive() throws {
+        let directory = TemporaryDirectory()
+        let slow = directory.path + "/slow"
+        try "#!/bin/sh\nsleep 3\nprintf 'Content-Type: text/plain\\r\\n\\r\\nfinished\\n'\n".write(toFile: slow, atomically: false, encoding: .utf8)
+        chmod(slow, 0o755)
+        var options = WebServer.Options()
+        options.cgi = slow
+        options.extraCGI = [("/elsewhere", slow)]
+        options.scriptTimeout = 1
+        let server = try WebServer(.apache, settings: WebServerTests.settings(apiBase: "http://127.0.0.1:9"), options: options)
+        defer { server.stop() }
+
+        var started = Date()
+        let cut = try curl(server.url + "/hooks/tickets", method: "GET")
+        let cutAfter = Date().timeIntervalSince(started)
+        #expect(cut.status == 504 || cut.status == 500 || cut.status == 502, "\(cut.status) \(cut.text)")
+        #expect(cutAfter < 2.9, "the hook's program ran \(cutAfter) s: its CGIDScriptTimeout 1 did not apply")
+
+        started = Date()
+        let other = try curl(server.url + "/elsewhere", method: "GET")
+        #expect(other.status == 200 && other.text == "finished\n", "\(other.status): the timeout leaked to another location")
+        #expect(Date().timeIntervalSince(started) >= 2.9)
+    }
 }
