@@ -146,11 +146,8 @@ public struct Deliverer: Sendable {
             return try outOfTime(&record, now: clock.now(), step: "the sessions-per-hour ledger was free")
         }
         if let freeAt {
-            record.state = .queued
-            record.reason = "MAX_SESSIONS_PER_HOUR (\(configuration.maxSessionsPerHour)) reached: waits for a free slot"
-            record.errorCode = "session_cap"
-            record.nextAttemptAt = freeAt
-            record.updatedAt = now
+            record.markQueued(reason: "MAX_SESSIONS_PER_HOUR (\(configuration.maxSessionsPerHour)) reached: waits for a free slot",
+                              code: "session_cap", next: freeAt, at: now)
             try store.write(record)
             return .queued(record)
         }
@@ -197,21 +194,15 @@ public struct Deliverer: Sendable {
 
     /// The request's time ran out before `step`: queued for the retry timer, due at once.
     private func outOfTime(_ record: inout DeliveryRecord, now: Date, step: String) throws -> Outcome {
-        record.state = .queued
-        record.reason = "the webhook's time (\(Int(RequestDeadline.totalSeconds)) s) ran out before \(step); the retry timer finishes it"
-        record.errorCode = "deadline"
-        record.nextAttemptAt = now
-        record.updatedAt = now
+        record.markQueued(reason: "the webhook's time (\(Int(RequestDeadline.totalSeconds)) s) ran out before \(step); the retry timer finishes it",
+                          code: "deadline", next: now, at: now)
         try store.write(record)
         return .queued(record)
     }
 
     private func queue(_ record: inout DeliveryRecord, _ error: BridgeError, now: Date, reason: String) throws -> Outcome {
-        record.state = .queued
-        record.reason = reason
-        record.errorCode = error.code
-        record.nextAttemptAt = now.addingTimeInterval(Self.delay(after: record.attempts, error: error, now: now))
-        record.updatedAt = now
+        record.markQueued(reason: reason, code: error.code,
+                          next: now.addingTimeInterval(Self.delay(after: record.attempts, error: error, now: now)), at: now)
         try store.write(record)
         return .queued(record)
     }

@@ -58,6 +58,15 @@ public struct DeliveryRecord: Codable, Equatable, Sendable {
         nextAttemptAt = nil
     }
 
+    /// The record of a ticket kept for `devin-bridge retry`, due at `next`.
+    mutating func markQueued(reason: String, code: String, next: Date, at now: Date) {
+        state = .queued
+        self.reason = reason
+        errorCode = code
+        nextAttemptAt = next
+        updatedAt = now
+    }
+
     public mutating func noteDelivery(_ id: String?) {
         guard let id, !id.isEmpty, deliveries.last != id else { return }
         deliveries.append(id)

@@ -56,7 +56,8 @@ struct ProcessOutput {
 /// A process still running after `timeout` seconds is killed, so a hang fails the test instead
 /// of stalling the run.
 func runProcess(_ path: String, arguments: [String] = [], environment: [String: String],
-                stdin: [UInt8], closeStdinEarly: Bool = false, timeout: Double = 120) throws -> ProcessOutput {
+                stdin: [UInt8], closeStdinEarly: Bool = false, keepStdinOpen: Bool = false,
+                timeout: Double = 120) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -72,7 +73,8 @@ func runProcess(_ path: String, arguments: [String] = [], environment: [String: 
     let writer = Thread {
         let handle = input.fileHandleForWriting
         if !closeStdinEarly { try? handle.write(contentsOf: Data(stdin)) }
-        try? handle.close()
+        // keepStdinOpen: a sender that stops writing but never ends its body.
+        if !keepStdinOpen { try? handle.close() }
     }
     writer.start()
     let pid = process.processIdentifier
@@ -87,6 +89,7 @@ func runProcess(_ path: String, arguments: [String] = [], environment: [String: 
     group.wait()
     let err = collected.stderr
     process.waitUntilExit()
+    if keepStdinOpen { try? input.fileHandleForWriting.close() }
     return ProcessOutput(stdout: Array(out), stderr: String(decoding: err, as: UTF8.self),
                          exitCode: process.terminationStatus, elapsed: Date().timeIntervalSince(started))
 }

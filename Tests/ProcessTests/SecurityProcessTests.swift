@@ -8,28 +8,8 @@ struct SecurityProcessTests {
     /// Runs the bridge with `environment`, writes `first` bytes of `body` to its stdin, then holds
     /// stdin open without writing: a sender dribbling its body.
     func dribble(_ environment: [String: String], body: [UInt8], first: Int) throws -> CGIOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.binary)
-        process.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        let started = Date()
-        try process.run()
-        try input.fileHandleForWriting.write(contentsOf: Data(body.prefix(first)))
-        defer {
-            try? input.fileHandleForWriting.close()
-            stopProcess(process)
-        }
-        let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 40, execute: watchdog)
-        defer { watchdog.cancel() }
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        return try CGIOutput(ProcessOutput(stdout: Array(stdout), stderr: String(decoding: stderr, as: UTF8.self),
-                                           exitCode: process.terminationStatus, elapsed: Date().timeIntervalSince(started)))
+        try CGIOutput(runProcess(Paths.binary, environment: environment, stdin: Array(body.prefix(first)),
+                                 keepStdinOpen: true, timeout: 40))
     }
 
     @Test("6: a body dribbled without end is answered 408 within the body's 10 s, and the process is gone")
