@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import DevinBridge
+
+// MARK: - Jira
+
+@Suite("Jira webhooks")
+struct JiraDialectTests {
+    @Test("jira:issue_created is a created ticket: key, summary, description, labels, browse link, project key")
+    func created() throws {
+        let webhook = try WebhookFixture.decode("jira-issue-created", as: .jira)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "PROJ-123", title: "Invoice PDF shows the wrong VAT rate",
+                description: "For customers in AT the PDF shows 19% instead of 20%.\n\n{code}vat_rate(country){code}",
+                labels: ["billing", "devin-autofix"], url: "https://jira.example.com/browse/PROJ-123",
+                source: "jira", project: "PROJ"),
+            event: .created))
+    }
+
+    @Test("a Jira Cloud description in Atlassian Document Format becomes its text, paragraph by paragraph")
+    func cloudDocument() throws {
+        let webhook = try WebhookFixture.decode("jira-cloud-issue-created-adf", as: .jira)
+        #expect(webhook.event == .created)
+        #expect(webhook.ticket.id == "SHOP-7")
+        #expect(webhook.ticket.project == "SHOP")
+        #expect(webhook.ticket.url == "https://example-team.atlassian.net/browse/SHOP-7")
+        #expect(webhook.ticket.labels == ["frontend", "devin-autofix"])
+        #expect(webhook.ticket.description == "Add an item, then remove it: the badge still says 1.\nSeen in Firefox and Chrome.\n")
+    }
+
+    @Test("an empty document is no description")
+    func emptyDocument() {
+        #expect(JiraDialect.description(.object(["type": .string("doc"), "content": .array([])])) == nil)
+        #expect(JiraDialect.description(nil) == nil)
+        #expect(JiraDialect.description(.string("plain")) == "plain")
+    }
+
+    @Test("jira:issue_updated whose changelog touches labels adds toString minus fromString")
+    func updatedLabels() throws {
+        let webhook = try WebhookFixture.decode("jira-issue-updated-labels", as: .jira)
+        #expect(webhook.event == .labelsAdded(["devin-feature"]))
+        #expect(webhook.ticket.id == "PROJ-124")
+        #expect(webhook.ticket.labels == ["audit", "devin-feature"])
+        #expect(WebhookFixture.rules.decide(webhook) == .success(TriggerLabel("devin-feature")))
+    }
+
+    @Test("the label difference", arguments: [
+        (#""audit Devin-Feature""#, #""AUDIT devin-feature devin-autofix""#, ["devin-autofix"]),
+        (#""audit devin-feature""#, #""audit Devin-Feature Devin-AutoFix""#, ["Devin-AutoFix"]),
+        ("null", #""devin-autofix""#, ["devin-autofix"]),
+        (#""devin-autofix audit""#, #""audit""#, []),
+        (#""a""#, "null", []),
+        (#""a""#, #""a,b c""#, ["b", "c"]),
+    ] as [(String, String, [String])])
+    func labelDifference(_ from: String, _ to: String, _ added: [String]) throws {
+        let webhook = try WebhookFixture.decode(json: """
+            {"webhookEvent":"jira:issue_updated","issue":{"key":"PROJ-1","fields":{"summary":"s"}},
+             "changelog":{"items":[{"field":"status","fromString":"Open","toString":"Done"},{"field":"Labels","fromString":\(from),"toString":\(to)}]}}
+            """, as: .jira)
+        #expect(webhook.event == .labelsAdded(added))
+    }
+
+    @Test("an update whose changelog does not touch labels is ignored")
+    func updatedStatus() throws {
+        let webhook = try WebhookFixture.decode("jira-issue-updated-status", as: .jira)
+        #expect(WebhookFixture.reason(webhook) == "an update that changed no labels")
+        #expect(webhook.ticket.id == "PROJ-124")
+        let noChangelog = try WebhookFixture.decode(json: #"{"webhookEvent":"jira:issue_updated","issue":{"key":"PROJ-1","fields":{"summary":"s"}}}"#, as: .jira)
+        #expect(WebhookFixture.reason(noChangelog) == "an update that changed no labels")
+    }
+
+    @Test("other webhook events are ignored without reading the issue", arguments: [
+        #"{"webhookEvent":"comment_created","comment":{"id":"1","body":"Any news?"}}"#,
+        #"{"webhookEvent":"jira:issue_deleted","issue":{"id":"1"}}"#,
+        #"{"webhookEvent":"worklog_updated"}"#,
+        #"{"webhookEvent":7}"#,
+    ])
+    func otherEvents(_ json: String) throws {
+        let webhook = try WebhookFixture.decode(json: json, as: .jira)
+        let reason = try #require(WebhookFixture.reason(webhook))
+        #expect(!reason.isEmpty)
+        #expect(webhook.ticket.source == "jira")
+    }
+
+    @Test("the comment_created fixture is ignored with its event in the reason")
+    func commentCreated() throws {
+        let webhook = try WebhookFixture.decode("jira-comment-created", as: .jira)
+        #expect(WebhookFixture.reason(webhook)?.contains("comment_created") == true)
+    }
+
+    @Test("a link is only derived from a REST self URL")
+    func browseURL() {
+        #expect(JiraDialect.browseURL("https://jira.example.com/jira/rest/api/2/issue/1", key: "A-1") == "https://jira.example.com/jira/browse/A-1")
+        #expect(JiraDialect.browseURL("https://jira.example.com/issue/1", key: "A-1") == nil)
+        #expect(JiraDialect.browseURL("ftp://jira.example.com/rest/api/2/issue/1", key: "A-1") == nil)
+        #expect(JiraDialect.browseURL(nil, key: "A-1") == nil)
+    }
+
+    @Test("a malformed issue event throws an error naming the JSON path", arguments: [
+        (#"{"webhookEvent":"jira:issue_created","issue":{"fields":{"summary":"s"}}}"#, BridgeError.missingField("issue.key")),
+        (#"{"webhookEvent":"jira:issue_created"}"#, .missingField("issue.key")),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":123,"fields":{"summary":"s"}}}"#, .invalidField("issue.key", "must be a string")),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1"}}"#, .missingField("issue.fields.summary")),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1","fields":{"summary":"s","labels":"devin-autofix"}}}"#,
+         .invalidField("issue.fields.labels", "must be a list")),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1<b>","fields":{"summary":"s"}}}"#, .invalidField("issue.key", TicketIDShape(.jira).rule)),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"  ","fields":{"summary":"s"}}}"#, .invalidField("issue.key", "is empty")),
+        (#"{"webhookEvent":"jira:issue_created","issue":{"key":"PROJ-1\"x","fields":{"summary":"s"}}}"#, .invalidField("issue.key", TicketIDShape(.jira).rule)),
+    ])
+    func malformed(_ json: String, _ expected: BridgeError) {
+        #expect(throws: expected) {
+            try WebhookFixture.decode(json: json, as: .jira)
+        }
+    }
+}
