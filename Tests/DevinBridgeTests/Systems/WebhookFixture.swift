@@ -12,6 +12,7 @@ enum WebhookFixture {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
         .deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("Fixtures/webhooks", isDirectory: true)
 
     static func bytes(_ name: String) throws -> [UInt8] {
