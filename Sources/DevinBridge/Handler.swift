@@ -4,6 +4,8 @@ import Foundation
 public struct Outcome: Sendable {
     public var response: CGIResponse
     public var log: LogLine
+    /// The ticket (its record's key) whose comments are to be posted right after the answer.
+    public var postCommentsFor: String? = nil
 }
 
 /// Turns one CGI request into a CGI response: the whole decision path of the bridge.
@@ -45,8 +47,9 @@ public struct Handler: Sendable {
 
         var response: CGIResponse
         var source: TicketSource?
+        var followUp: String?
         do {
-            response = try decide(head, body: body.get(), log: &log, source: &source, started: started)
+            response = try decide(head, body: body.get(), log: &log, source: &source, started: started, followUp: &followUp)
         } catch let error as BridgeError {
             var headers: [(String, String)] = []
             if case .methodNotAllowed = error { headers.append(("Allow", "POST")) }
@@ -67,11 +70,11 @@ public struct Handler: Sendable {
         log.set("status", String(response.status.code))
         let elapsed = (clock.uptimeNanoseconds() &- started) / 1_000_000
         log.set("elapsed_ms", String(elapsed))
-        return Outcome(response: response, log: log)
+        return Outcome(response: response, log: log, postCommentsFor: followUp)
     }
 
     private func decide(_ head: CGIRequestHead, body: @autoclosure () throws -> [UInt8], log: inout LogLine,
-                        source answeredSource: inout TicketSource?, started: UInt64) throws -> CGIResponse {
+                        source answeredSource: inout TicketSource?, started: UInt64, followUp: inout String?) throws -> CGIResponse {
         switch head.method {
         case "POST": break
         case "GET", "HEAD":
@@ -97,7 +100,7 @@ public struct Handler: Sendable {
         answeredSource = source
         try authenticator.checkBinding(proof, source: source)
         let webhook = try source.decode(object, headers: head.headers)
-        let ticket = webhook.ticket
+        var ticket = webhook.ticket
         if case .ignored = webhook.event, ticket.id == "-" {} else { log.set("ticket", ticket.id) }
 
         let trigger: TriggerLabel
@@ -110,6 +113,10 @@ public struct Handler: Sendable {
             return .json(.ok, Skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text))
         }
         log.set("label", trigger.name)
+        if source == .bugzilla, ticket.description == nil {
+            // No Bugzilla webhook carries the description: comment 0, read through the API.
+            ticket.description = bugzillaDescription(ticket, configuration: configuration, started: started, log: &log)
+        }
 
         let key = TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
         let client = DevinClient(configuration: configuration, transport: transport)
@@ -132,7 +139,15 @@ public struct Handler: Sendable {
         var stored = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: key.tag(installationKey: try store.installationKey()),
                                          configuration: configuration)
         stored.session_secrets = nil
-        switch try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers)) {
+        let outcome = try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers))
+        switch outcome {
+        case .created, .createdUnrecorded, .duplicate:
+            // The acknowledgement (and anything else owed) is posted right after the answer.
+            if configuration.ticketComments != .off, configuration.ticketAPI(for: source) != nil { followUp = key.digest }
+        default:
+            break
+        }
+        switch outcome {
         case .created(let record):
             log.set("decision", "created")
             log.set("session", record.sessionID)
@@ -167,6 +182,21 @@ public struct Handler: Sendable {
             log.set("decision", "failed")
             throw error
         }
+    }
+
+    /// Bugzilla's comment 0 (the description), when its API is configured; nil (and a note in the
+    /// log) when it cannot be had within a few seconds: the session starts without it.
+    func bugzillaDescription(_ ticket: Ticket, configuration: Configuration, started: UInt64, log: inout LogLine) -> String? {
+        guard let api = ticketAPI(source: .bugzilla, ticket: ticket.id, configuration: configuration) as? BugzillaAPI else { return nil }
+        let seconds = RequestDeadline(clock: clock, startedAt: started).budget(min(4, configuration.timeoutSeconds))
+        guard seconds >= 1 else { return nil }
+        guard case .success(let response) = transport.send(api.listComments(page: 1), timeout: seconds), response.status == 200,
+              let text = api.description(in: response) else {
+            log.set("description", "unavailable")
+            return nil
+        }
+        log.set("description", "fetched")
+        return text
     }
 
     /// The session request for a ticket that triggered.

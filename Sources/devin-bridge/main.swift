@@ -35,10 +35,18 @@ if environment["GATEWAY_INTERFACE"] != nil {
     let outcome = handler.handle(head, readBody: BodyReader.standardInput(until: bodyDeadline))
     writeAll(1, outcome.response.serialized(includeBody: head.method != "HEAD"))
     writeAll(2, Array((outcome.log.description + "\n").utf8))
+    if let key = outcome.postCommentsFor {
+        // The answer is out; the comments go from a worker of their own.
+        close(1)
+        close(2)
+        CommentWorker.start(key: key, environment: environment, identity: identity)
+    }
     exit(0)
 }
 
-if identity.restricted && !["--help", "-h", "help", "--version", "-V", "version"].contains(CommandLine.arguments.dropFirst().first ?? "--help") {
+// The comment worker only posts what the bridge already owes a ticket: any caller may run it.
+if identity.restricted && !["--help", "-h", "help", "--version", "-V", "version", CommentWorker.command]
+    .contains(CommandLine.arguments.dropFirst().first ?? "--help") {
     writeAll(2, Array(("devin-bridge: this command needs root or a member of group \(identity.groupName): the program runs setgid "
         + "\(identity.groupName) to read its secrets, and answers only CGI requests for anyone else\n").utf8))
     exit(1)

@@ -53,6 +53,35 @@ extension AdminCommands {
                 err += "devin-bridge retry: \(name): \(error)\n"
             }
         }
+        // The sessions' state, and the comments it calls for.
+        let sync = SessionSync(store: store, client: DevinClient(configuration: configuration, transport: transport),
+                               configuration: configuration, clock: clock).run()
+        if sync.polled > 0 { counts["sessions checked", default: 0] += sync.polled }
+        if sync.comments > 0 { counts["comments owed", default: 0] += sync.comments }
+        for error in sync.errors {
+            err += "devin-bridge retry: \(error)\n"
+            counts["errors", default: 0] += 1
+        }
+        let poster = CommentPoster(store: store, configuration: configuration, transport: transport, clock: clock)
+        for (entry, outcome) in poster.postDue(ignoringBackoff: ignoringBackoff) {
+            let name = "\(entry.ticket) [\(entry.event)]"
+            switch outcome {
+            case .posted:
+                out += "comment  \(name): posted\n"
+                counts["comments posted", default: 0] += 1
+            case .found:
+                out += "comment  \(name): found on the ticket (an earlier post had reached it)\n"
+                counts["comments posted", default: 0] += 1
+            case .pending(let reason):
+                out += "comment  \(name): pending: \(reason) (next attempt \(format(entry.nextAttemptAt)))\n"
+                counts["comments pending", default: 0] += 1
+            case .failed(let reason):
+                out += "comment  \(name): failed: \(reason)\n"
+                counts["comments failed", default: 0] += 1
+            case .busy, .notDue:
+                break
+            }
+        }
         let pruned = prune(store, configuration: configuration, now: clock.now())
         if pruned > 0 { counts["pruned", default: 0] += pruned }
         let summary = counts.isEmpty ? "nothing to do" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -73,6 +102,7 @@ extension AdminCommands {
             case .created, .failed:
                 if current.updatedAt < cutoff {
                     store.remove(current.key)
+                    for entry in store.allOutbox() where entry.key == current.key { store.removeOutbox(entry.id) }
                     removed += 1
                 }
             case .queued, .inFlight:
@@ -84,6 +114,17 @@ extension AdminCommands {
                     try? store.write(current)
                 }
             }
+        }
+        // Comments nobody could post within the retention period are given up.
+        for entry in store.allOutbox() where entry.state == .pending && entry.createdAt < cutoff {
+            guard let lock = try? store.lock("outbox-" + entry.id, timeout: 0) else { continue }
+            defer { lock.release() }
+            guard var current = (try? store.readOutbox(entry.id)) ?? nil, current.state == .pending else { continue }
+            current.state = .failed
+            current.reason = "gave up: still not posted after \(configuration.retentionDays) days (RETENTION_DAYS)"
+            current.errorCode = "expired"
+            current.updatedAt = now
+            try? store.writeOutbox(current)
         }
         return removed
     }
@@ -103,18 +144,44 @@ extension AdminCommands {
         let lastHour = store.sessionsInLastHour(now: now)
 
         if json {
+            struct Comment: Encodable {
+                let event: String
+                let state: String
+                let reason: String?
+                let next_attempt_at: Date?
+                let posted_at: Date?
+            }
+            struct Ticket: Encodable {
+                let record: DeliveryRecord
+                let comments: [Comment]
+                func encode(to encoder: Encoder) throws {
+                    try record.encode(to: encoder)
+                    enum Keys: String, CodingKey { case comments }
+                    var container = encoder.container(keyedBy: Keys.self)
+                    try container.encode(comments, forKey: .comments)
+                }
+            }
             struct Status: Encodable {
                 let state_dir: String
                 let sessions_last_hour: Int
                 let max_sessions_per_hour: Int
-                let sessions: [DeliveryRecord]
-                let queued: [DeliveryRecord]
-                let failed: [DeliveryRecord]
+                let ticket_comments: String
+                let sessions: [Ticket]
+                let queued: [Ticket]
+                let failed: [Ticket]
+            }
+            let entries = store.allOutbox()
+            func ticket(_ record: DeliveryRecord) -> Ticket {
+                Ticket(record: record, comments: entries.filter { $0.key == record.key }.sorted { $0.createdAt < $1.createdAt }.map {
+                    Comment(event: $0.event, state: $0.state.rawValue, reason: $0.reason,
+                            next_attempt_at: $0.state == .pending ? $0.nextAttemptAt : nil, posted_at: $0.postedAt)
+                })
             }
             let encoder = FileStateStore.encoder
             let document = Status(state_dir: configuration.stateDirectory, sessions_last_hour: lastHour,
                                   max_sessions_per_hour: configuration.maxSessionsPerHour,
-                                  sessions: Array(created.prefix(limit)), queued: queued, failed: failed)
+                                  ticket_comments: configuration.ticketComments.rawValue,
+                                  sessions: created.prefix(limit).map(ticket), queued: queued.map(ticket), failed: failed.map(ticket))
             let data = (try? encoder.encode(document)) ?? Data()
             return CommandResult(stdout: String(decoding: data, as: UTF8.self) + "\n")
         }
@@ -123,8 +190,23 @@ extension AdminCommands {
         var out = "state directory: \(configuration.stateDirectory)\n"
         out += "sessions in the last hour: \(lastHour) (\(cap), MAX_SESSIONS_PER_HOUR)\n\n"
         out += "recent sessions (\(min(created.count, limit)) of \(created.count)):\n"
+        let entries = store.allOutbox()
         for record in created.prefix(limit) {
             out += "  \(format(record.createdAt))  \(record.ticket) [\(record.label)]  \(record.sessionID ?? "")  \(record.url ?? "")\n"
+            if let session = record.session {
+                out += "      session: \(session.status)" + (session.statusDetail.map { " (\($0))" } ?? "")
+                    + (session.ended ? ", ended" : "") + ", checked \(format(session.checkedAt))\n"
+                for pr in session.pullRequests { out += "      pull request: \(pr.url)" + (pr.state.map { " (\($0))" } ?? "") + "\n" }
+            } else {
+                out += "      session: not checked yet (devin-bridge retry follows it)\n"
+            }
+            for entry in entries.filter({ $0.key == record.key }).sorted(by: { $0.createdAt < $1.createdAt }) {
+                switch entry.state {
+                case .posted: out += "      comment \(entry.event): posted \(format(entry.postedAt))\n"
+                case .pending: out += "      comment \(entry.event): pending" + (entry.reason.map { ": \($0)" } ?? "") + ", next attempt \(format(entry.nextAttemptAt))\n"
+                case .failed: out += "      comment \(entry.event): failed: \(entry.reason ?? "")\n"
+                }
+            }
         }
         out += "\nqueued (\(queued.count)):\n"
         for record in queued {

@@ -24,9 +24,11 @@ public enum AdminCommands {
                                       exits 1 when something must be fixed
           devin-bridge retry [--now]  deliver the queued tickets that are due (--now: all of them, ignoring the
                                       backoff but not MAX_SESSIONS_PER_HOUR), resolve interrupted attempts,
+                                      follow the sessions' state and post the comments owed to tickets,
                                       prune old records; for cron or the systemd timer in deploy/systemd
           devin-bridge status [--json]
-                                      recent sessions, queued and failed tickets with reasons and next attempt
+                                      recent sessions with their state, pull requests and comments; queued
+                                      and failed tickets with reasons and next attempt
           devin-bridge sign [--source NAME]
                                       print the signature header for the body on stdin, e.g.
                                         curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
@@ -68,6 +70,16 @@ public enum AdminCommands {
                 return signStandard(report, body: stdin(), now: clock.now(), source: source)
             }
             return sign(report, body: stdin(), source: source)
+        case CommentWorker.command:
+            // Internal: the worker the CGI program starts after its answer (`post-comments <key>`).
+            let report = Configuration.load(environment: environment)
+            guard arguments.count == 2, FileStateStore.isKey(arguments[1]), let configuration = report.configuration,
+                  let store = try? FileStateStore(directory: configuration.stateDirectory) else {
+                return CommandResult(stderr: "devin-bridge \(CommentWorker.command): needs a ticket key and a usable configuration\n", exitCode: 2)
+            }
+            let poster = CommentPoster(store: store, configuration: configuration, transport: transport, clock: clock)
+            let results = poster.postDue(key: arguments[1])
+            return CommandResult(stdout: results.map { "\($0.0.event): \($0.1)\n" }.joined())
         case "retry", "status":
             let options = Set(arguments.dropFirst())
             let known: Set<String> = arguments.first == "retry" ? ["--now"] : ["--json"]
@@ -102,7 +114,8 @@ public enum AdminCommands {
         let width = Configuration.knownKeys.map(\.count).max() ?? 0
         for key in Configuration.knownKeys {
             // A sender's own secrets and tokens are listed when set; there are four per system.
-            if Configuration.perSenderKeys.contains(key) && (report.settings[key] ?? "").isEmpty { continue }
+            if (Configuration.perSenderKeys.contains(key) || Configuration.perSystemAPIKeys.contains(key))
+                && (report.settings[key] ?? "").isEmpty { continue }
             var value = "(not set)"
             var origin = ""
             if let raw = report.settings[key], !raw.isEmpty {

@@ -37,8 +37,14 @@ public struct Configuration: Sendable {
     public var senderSecrets: [TicketSource: [Secret]] = [:]
     /// `WEBHOOK_TOKEN_<SOURCE>` (and `_PREVIOUS`): a sender's own static tokens.
     public var senderTokens: [TicketSource: [Secret]] = [:]
-    /// `TICKET_API_BASE`: the ticketing system's base URL (its web and API host).
+    /// `TICKET_API_BASE`: the ticketing system's API base URL (its host is also its web host).
     public var ticketAPIBase: String? = nil
+    /// `TICKET_API_BASE_<SYSTEM>`: a system's own API base, over `TICKET_API_BASE`.
+    public var ticketAPIBases: [TicketSource: String] = [:]
+    /// `TICKET_API_TOKEN_<SYSTEM>`: a system's own token, over `TICKET_API_TOKEN`.
+    public var ticketAPITokens: [TicketSource: Secret] = [:]
+    /// `TICKET_COMMENTS`: which comments the bridge posts on the ticket.
+    public var ticketComments: CommentLevel = .all
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -59,8 +65,12 @@ public struct Configuration: Sendable {
         "MAX_BODY_BYTES", "DRY_RUN", "STATE_DIR", "MAX_SESSIONS_PER_HOUR", "RETENTION_DAYS",
         "WEBHOOK_SECRET_PREVIOUS", "SIGNATURE_SCHEME", "SIGNATURE_HEADER", "WEBHOOK_TOLERANCE_SECONDS",
         "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE", "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS",
-        "TICKET_API_BASE",
-    ] + perSenderKeys
+        "TICKET_API_BASE", "TICKET_COMMENTS",
+    ] + perSenderKeys + perSystemAPIKeys
+    /// `TICKET_API_BASE_<SYSTEM>` and `TICKET_API_TOKEN_<SYSTEM>`, per ticketing system with an API.
+    public static let perSystemAPIKeys: [String] = TicketSource.allCases.filter { $0 != .generic }.flatMap { source -> [String] in
+        ["TICKET_API_BASE_\(source.rawValue.uppercased())", "TICKET_API_TOKEN_\(source.rawValue.uppercased())"]
+    }
     /// `WEBHOOK_SECRET_<SOURCE>`, `WEBHOOK_TOKEN_<SOURCE>` and their `_PREVIOUS`, per ticketing system.
     public static let perSenderKeys: [String] = TicketSource.allCases.flatMap { source -> [String] in
         let name = source.rawValue.uppercased()
@@ -76,7 +86,30 @@ public struct Configuration: Sendable {
     ]
     /// Keys whose values are never shown.
     public static let secretKeys: Set<String> = Set(["DEVIN_API_KEY", "WEBHOOK_SECRET", "TICKET_API_TOKEN", "WEBHOOK_SECRET_PREVIOUS",
-                                                     "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS"] + perSenderKeys)
+                                                     "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS"] + perSenderKeys
+                                                    + perSystemAPIKeys.filter { $0.hasPrefix("TICKET_API_TOKEN_") })
+}
+
+/// Which comments the bridge posts on the ticket (`TICKET_COMMENTS`).
+public enum CommentLevel: String, Sendable, CaseIterable {
+    /// The acknowledgement, each pull request, waiting for the user, and the end.
+    case all
+    /// Only the acknowledgement that Devin started.
+    case ack
+    /// None.
+    case off
+}
+
+extension Configuration {
+    /// Where and with what the bridge talks to `source`'s API: its own base and token, else the
+    /// shared ones; nil when either is missing (then it posts nothing there).
+    public func ticketAPI(for source: TicketSource) -> (base: String, token: Secret)? {
+        guard source != .generic,
+              let base = ticketAPIBases[source] ?? ticketAPIBase,
+              let token = ticketAPITokens[source] ?? ticketAPIToken
+        else { return nil }
+        return (base, token)
+    }
 }
 
 /// The outcome of loading the configuration: the merged settings, what is wrong, and, when nothing
@@ -206,6 +239,26 @@ extension Configuration {
                 ticketAPIBase = try validateBaseURL(text, key: "TICKET_API_BASE", example: "https://jira.example.com", carries: "the ticketing token")
             } catch {
                 problems.append("\(error)")
+            }
+        }
+        var ticketAPIBases: [TicketSource: String] = [:]
+        var ticketAPITokens: [TicketSource: Secret] = [:]
+        for source in TicketSource.allCases where source != .generic {
+            let name = source.rawValue.uppercased()
+            if let text = optional("TICKET_API_BASE_\(name)") {
+                do {
+                    ticketAPIBases[source] = try validateBaseURL(text, key: "TICKET_API_BASE_\(name)", example: source.exampleAPIBase,
+                                                                 carries: "the ticketing token")
+                } catch {
+                    problems.append("\(error)")
+                }
+            }
+            if let token = settings["TICKET_API_TOKEN_\(name)"], !token.isEmpty { ticketAPITokens[source] = Secret(token) }
+        }
+        var ticketComments = CommentLevel.all
+        if let text = optional("TICKET_COMMENTS") {
+            if let level = CommentLevel(rawValue: text.lowercased()) { ticketComments = level } else {
+                problems.append("TICKET_COMMENTS must be all, ack or off, not \(text.debugDescription)")
             }
         }
 
@@ -378,7 +431,8 @@ extension Configuration {
                 previousWebhookSecret: previousSecret.map(Secret.init), signatureScheme: scheme,
                 signatureHeader: signatureHeader, toleranceSeconds: tolerance, allowStaticToken: allowStaticToken,
                 tokenHeader: tokenHeader, ticketSource: source, webhookTokens: webhookTokens,
-                senderSecrets: senderSecrets, senderTokens: senderTokens, ticketAPIBase: ticketAPIBase)
+                senderSecrets: senderSecrets, senderTokens: senderTokens, ticketAPIBase: ticketAPIBase,
+                ticketAPIBases: ticketAPIBases, ticketAPITokens: ticketAPITokens, ticketComments: ticketComments)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,

@@ -132,6 +132,7 @@ public struct Deliverer: Sendable {
             if let found {
                 record.markCreated(found, at: now, reason: "adopted the session an earlier attempt created")
                 try store.write(record)
+                acknowledge(record)
                 return .duplicate(record)
             }
         }
@@ -189,7 +190,15 @@ public struct Deliverer: Sendable {
         } catch let error as BridgeError {
             return .createdUnrecorded(record, error)
         }
+        acknowledge(record)
         return .created(record)
+    }
+
+    /// Owes the ticket its "Devin is on it" comment (posted after the answer; the sync pass
+    /// writes it later if this fails).
+    private func acknowledge(_ record: DeliveryRecord) {
+        guard let update = SessionSync.acknowledgement(for: record) else { return }
+        _ = try? Outbox(store: store, configuration: configuration, clock: clock).enqueue(update, for: record)
     }
 
     /// The request's time ran out before `step`: queued for the retry timer, due at once.
@@ -220,7 +229,13 @@ public struct Deliverer: Sendable {
     /// `Retry-After` when Devin sent one (seconds or an HTTP date, 1 s to 1 day), else
     /// exponential backoff: 1 min, 2 min, 4 min, ... up to an hour.
     static func delay(after attempts: Int, error: BridgeError, now: Date) -> TimeInterval {
-        if case .upstreamRateLimited(let retryAfter?) = error, let seconds = parseRetryAfter(retryAfter, now: now) {
+        if case .upstreamRateLimited(let retryAfter?) = error { return delay(after: attempts, retryAfter: retryAfter, now: now) }
+        return delay(after: attempts, retryAfter: nil, now: now)
+    }
+
+    /// The same for any upstream (the ticketing systems too).
+    static func delay(after attempts: Int, retryAfter: String?, now: Date) -> TimeInterval {
+        if let retryAfter, let seconds = parseRetryAfter(retryAfter, now: now) {
             return min(max(seconds, 1), 86_400)
         }
         let exponent = Double(max(0, min(attempts - 1, 16)))

@@ -34,9 +34,11 @@ public struct DeliveryRecord: Codable, Equatable, Sendable {
     public var createdAt: Date?
     /// The senders' delivery ids seen for this key, newest last (at most 10).
     public var deliveries: [String]
+    /// What the last sync pass saw of the session (nil before the first).
+    public var session: SessionSnapshot? = nil
 
     enum CodingKeys: String, CodingKey {
-        case key, source, ticket, label, state, request, attempts, uncertain, reason, deliveries, url
+        case key, source, ticket, label, state, request, attempts, uncertain, reason, deliveries, url, session
         case sessionID = "session_id"
         case errorCode = "error_code"
         case nextAttemptAt = "next_attempt_at"
@@ -151,5 +153,9 @@ extension DeliveryRecord {
         }
         if let url, !PromptBuilder.isPlainURL(url) { throw invalid("holds an invalid session URL") }
         guard attempts >= 0, attempts < 1_000_000, deliveries.count <= 10 else { throw invalid("holds impossible counts") }
+        if let session {
+            guard SessionSnapshot.word(session.status) == session.status, session.pullRequests.count <= 100,
+                  session.pullRequests.allSatisfy({ PromptBuilder.isPlainURL($0.url) }) else { throw invalid("holds an invalid session state") }
+        }
     }
 }

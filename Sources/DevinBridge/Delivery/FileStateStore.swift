@@ -11,6 +11,7 @@ public final class FileStateStore: @unchecked Sendable {
     public let directory: String
     var ticketsDirectory: String { directory + "/tickets" }
     var locksDirectory: String { directory + "/locks" }
+    var outboxDirectory: String { directory + "/outbox" }
     var rateFile: String { directory + "/sessions-last-hour.json" }
 
     /// Opens the state directory, creating its subfolders; throws ``BridgeError/stateUnavailable(_:)``
@@ -21,7 +22,7 @@ public final class FileStateStore: @unchecked Sendable {
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw BridgeError.stateUnavailable("STATE_DIR \(directory) does not exist (deploy/install.sh creates it)")
         }
-        for sub in [ticketsDirectory, locksDirectory] {
+        for sub in [ticketsDirectory, locksDirectory, outboxDirectory] {
             if mkdir(sub, 0o770) == 0 {
                 // Group-writable whatever the umask: the CGI (the web server's user, the bridge's
                 // group) and `devin-bridge retry` (the bridge's user) both write here.
@@ -111,6 +112,39 @@ public final class FileStateStore: @unchecked Sendable {
         guard name.hasSuffix(".json") else { return nil }
         let key = String(name.dropLast(5))
         return isKey(key) ? key : nil
+    }
+
+    // MARK: Outbox
+
+    public func readOutbox(_ id: String) throws -> OutboxEntry? {
+        guard Self.isKey(id) else { throw BridgeError.stateUnavailable("\(id.prefix(80).debugDescription) is not an outbox id") }
+        let path = outboxDirectory + "/" + id + ".json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if access(path, F_OK) == 0 { throw BridgeError.stateUnavailable("cannot read \(path)") }
+            return nil
+        }
+        guard let entry = try? Self.decoder.decode(OutboxEntry.self, from: data) else {
+            throw BridgeError.stateUnavailable("\(path) is not a valid outbox entry (move it away)")
+        }
+        try entry.validate(fileID: id)
+        return entry
+    }
+
+    public func writeOutbox(_ entry: OutboxEntry) throws {
+        guard Self.isKey(entry.id) else { throw BridgeError.stateUnavailable("\(entry.id.prefix(80).debugDescription) is not an outbox id") }
+        try atomicWrite((try? Self.encoder.encode(entry)) ?? Data(), to: outboxDirectory + "/" + entry.id + ".json")
+    }
+
+    public func removeOutbox(_ id: String) {
+        guard Self.isKey(id) else { return }
+        unlink(outboxDirectory + "/" + id + ".json")
+        unlink(locksDirectory + "/outbox-" + id + ".lock")
+    }
+
+    /// Every valid outbox entry, in no particular order.
+    public func allOutbox() -> [OutboxEntry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outboxDirectory)) ?? []
+        return names.compactMap(Self.key(ofFile:)).compactMap { id in (try? readOutbox(id)) ?? nil }
     }
 
     // MARK: Installation key

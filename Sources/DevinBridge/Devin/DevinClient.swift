@@ -116,6 +116,47 @@ public struct DevinClient: Sendable {
         return page.items.first { $0.tags?.contains(tag) ?? false }.map { CreatedSession(sessionID: $0.session_id, url: $0.url) }
     }
 
+    /// The most sessions one list call returns (`first`), and so the batch size of a sync pass.
+    public static let listBatch = 200
+
+    /// The sessions with these ids (`GET .../sessions?session_ids=...`), at most ``listBatch``
+    /// per call: how a sync pass learns every session's state in as few calls as the API allows.
+    public func listSessions(ids: [String]) throws -> [SessionState] {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&+=#?/")
+        let query = ids.prefix(Self.listBatch).map { "session_ids=" + ($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0) }
+            .joined(separator: "&") + "&first=\(Self.listBatch)"
+        let request = HTTPRequest(method: "GET", url: sessionsURL + "?" + query, headers: [
+            "Authorization": "Bearer \(apiKey.value)",
+            "Accept": "application/json",
+        ])
+        let response = try send(request)
+        guard response.status == 200 else {
+            if response.status == 403 {
+                throw BridgeError.upstreamRejected(status: 403, detail: "Devin refused to list sessions: the service user needs the ViewOrgSessions permission to follow a session's state")
+            }
+            throw Self.error(for: response, orgID: orgID)
+        }
+        struct Page: Decodable {
+            struct Item: Decodable {
+                struct PR: Decodable { let pr_url: String?; let pr_state: String? }
+                let session_id: String
+                let url: String?
+                let status: String?
+                let status_detail: String?
+                let pull_requests: [PR]?
+            }
+            let items: [Item]
+        }
+        guard let page = try? JSONDecoder().decode(Page.self, from: Data(response.body)) else {
+            throw BridgeError.upstreamBadResponse("the session list is not the documented JSON")
+        }
+        return page.items.map { item in
+            SessionState(sessionID: item.session_id, url: item.url, status: item.status ?? "unknown", statusDetail: item.status_detail,
+                         pullRequests: (item.pull_requests ?? []).compactMap { pr in pr.pr_url.map { .init(url: $0, state: pr.pr_state) } })
+        }
+    }
+
     /// Sends a request; a failure to get any answer becomes the ``BridgeError`` that says why.
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
         switch transport.send(request, timeout: timeout) {

@@ -28,6 +28,19 @@ public enum TicketSource: String, CaseIterable, Sendable {
         return .generic
     }
 
+    /// An example API base, for messages.
+    public var exampleAPIBase: String {
+        switch self {
+        case .github: return "https://api.github.com (or https://ghe.example.com/api/v3)"
+        case .gitlab: return "https://gitlab.example.com/api/v4"
+        case .gitea, .forgejo: return "https://git.example.com/api/v1"
+        case .jira: return "https://jira.example.com"
+        case .redmine: return "https://redmine.example.com"
+        case .bugzilla: return "https://bugzilla.example.com"
+        case .generic: return "https://tickets.example.com"
+        }
+    }
+
     /// Senders that count any answer but exactly 200 as a failure and hold back what follows
     /// (Bugzilla Harmony's webhook connector): every 2xx is sent to them as 200.
     public var wantsExactly200: Bool { self == .bugzilla }

@@ -1,0 +1,53 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Posts a ticket's comments right after the webhook's answer, without making the answer wait:
+/// the CGI program starts `devin-bridge post-comments <key>` in a session of its own, with
+/// /dev/null for its standard streams (so the web server sees the answer end at once), and exits.
+/// Whatever the worker cannot post, `devin-bridge retry` posts later.
+public enum CommentWorker {
+    /// The command line the worker runs.
+    public static let command = "post-comments"
+
+    /// Environment variables the worker keeps: the settings (when the environment may hold them),
+    /// the configuration's path, and what libcurl may need. The CGI request's variables stay behind.
+    static func environment(from environment: [String: String], identity: ProcessIdentity) -> [String] {
+        var names = ["PATH", "DEVIN_BRIDGE_CONFIG"] + HelperTransport.proxyVariables
+        if !identity.restricted { names += Configuration.knownKeys + HelperTransport.certificateVariables }
+        return names.compactMap { name in environment[name].map { "\(name)=\($0)" } }
+    }
+
+    /// Starts the worker for `key`; returns whether it started.
+    @discardableResult
+    public static func start(key: String, environment: [String: String], identity: ProcessIdentity) -> Bool {
+        guard FileStateStore.isKey(key) else { return false }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        sigaddset(&defaults, SIGHUP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // POSIX_SPAWN_SETSID (glibc 2.26): the worker leaves the CGI program's session and group.
+        let setsid: Int32 = 0x80
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup(command), strdup(key), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = Self.environment(from: environment, identity: identity).map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        return posix_spawn(&pid, executable, &actions, &attributes, argv, envp) == 0
+    }
+}

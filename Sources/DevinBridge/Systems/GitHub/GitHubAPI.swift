@@ -1,0 +1,30 @@
+/// GitHub's (and GitHub Enterprise Server's) issue comments:
+/// `POST /repos/{owner}/{repo}/issues/{number}/comments` with `{"body": markdown}`, authenticated
+/// with `Authorization: Bearer`. The token needs "Issues: write" on the repository (a fine-grained
+/// token) or the `repo` scope (a classic one).
+public struct GitHubAPI: TicketAPI {
+    public let base: String
+    let token: Secret
+    public let owner: String, repo: String, number: String
+    public var markup: CommentMarkup { .markdown }
+    static let pageSize = 100
+
+    var headers: [String: String] {
+        ["Authorization": "Bearer \(token.value)", "Accept": "application/vnd.github+json",
+         "Content-Type": "application/json", "User-Agent": "devin-bridge", "X-GitHub-Api-Version": "2022-11-28"]
+    }
+    var path: [String] { ["repos", owner, repo, "issues", number, "comments"] }
+
+    public func postComment(_ body: String) -> HTTPRequest {
+        HTTPRequest(method: "POST", url: Self.url(base, path), headers: headers, body: Self.jsonBody(["body": body]))
+    }
+
+    public func listComments(page: Int) -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, path, query: "per_page=\(Self.pageSize)&page=\(page)"), headers: headers)
+    }
+
+    public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
+        guard let items = Self.json(response) as? [[String: Any]] else { return nil }
+        return (items.compactMap { $0["body"] as? String }, items.count >= Self.pageSize)
+    }
+}

@@ -1,0 +1,31 @@
+/// Jira Server/Data Center's comments: `POST /rest/api/2/issue/{key}/comment` with
+/// `{"body": wiki markup}`, authenticated with a personal access token
+/// (`Authorization: Bearer`, Data Center 8.14+). The token's user needs the "Add Comments"
+/// project permission.
+public struct JiraAPI: TicketAPI {
+    public let base: String
+    let token: Secret
+    public let key: String
+    public var markup: CommentMarkup { .jiraWiki }
+    static let pageSize = 100
+
+    var headers: [String: String] {
+        ["Authorization": "Bearer \(token.value)", "Accept": "application/json", "Content-Type": "application/json"]
+    }
+    var path: [String] { ["rest", "api", "2", "issue", key, "comment"] }
+
+    public func postComment(_ body: String) -> HTTPRequest {
+        HTTPRequest(method: "POST", url: Self.url(base, path), headers: headers, body: Self.jsonBody(["body": body]))
+    }
+
+    public func listComments(page: Int) -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, path, query: "startAt=\((page - 1) * Self.pageSize)&maxResults=\(Self.pageSize)"),
+                    headers: headers)
+    }
+
+    public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
+        guard let object = Self.json(response) as? [String: Any], let items = object["comments"] as? [[String: Any]] else { return nil }
+        let total = object["total"] as? Int ?? 0
+        return (items.compactMap { $0["body"] as? String }, (page - 1) * Self.pageSize + items.count < total)
+    }
+}
