@@ -11,6 +11,20 @@ Faults (--fault): 500, 503, 429, 401, 403, 404, 422, timeout (answer after --del
 drop (close the connection without answering), created-then-drop and created-then-timeout
 (create the session, then drop or stall: the answer is lost but the session exists).
 --fail-times N applies the fault to the first N create calls only, then behaves normally.
+--list-fault 500|429 fails list calls (GET .../sessions) the same way, for the first --list-fail-times
+N of them (0: all); 429 carries Retry-After: --retry-after when that is given.
+
+Reading sessions: `GET .../sessions` filters by `tags` (each listed tag must be on the session) and by
+`session_ids` (repeatable; the `devin-` + id form is accepted too), pages with `first` (1..200, default 100)
+and `after` (the `end_cursor` of the previous page); `GET .../sessions/{id}` returns one session (404 if
+unknown; `{id}` may also be `devin-` + id). Sessions start as status "new", status_detail null, no pull
+requests.
+
+Test control (no auth; recorded as "kind": "control", never "request"):
+- `POST /_control/sessions/{session_id}` with JSON holding any of `status` (string), `status_detail`
+  (string or null) and `pull_requests` ([{"pr_url", "pr_state"}]) updates that session (404 if unknown)
+  and answers with the updated session.
+- `GET /_control/sessions` answers with every session, as a JSON array.
 """
 import argparse
 import json
@@ -26,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 SESSION_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions$")
+ONE_SESSION_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions/([^/]+)$")
+CONTROL_SESSION_PATH = re.compile(r"^/_control/sessions/([^/]+)$")
 FIELDS = {
     "prompt": str, "title": str, "tags": list, "playbook_id": str, "session_secrets": list,
     "knowledge_ids": list, "secret_ids": list, "max_acu_limit": int, "repos": list,
@@ -40,6 +56,14 @@ class State:
         self.lock = threading.Lock()
         self.sessions = []
         self.create_calls = 0
+        self.list_calls = 0
+
+    def find(self, session_id):
+        """The session named `session_id` or `devin-` + its id; call with the lock held."""
+        for session in self.sessions:
+            if session_id in (session["session_id"], "devin-" + session["session_id"]):
+                return session
+        return None
 
     def record(self, entry):
         if not self.args.record:
@@ -128,31 +152,95 @@ def make_handler(state):
                 return False
             return True
 
-        def entry(self, raw):
+        def entry(self, raw, kind="request"):
             try:
                 parsed = json.loads(raw) if raw else None
             except ValueError:
                 parsed = None
             return {
-                "kind": "request", "time": time.time(), "method": self.command, "path": self.path,
+                "kind": kind, "time": time.time(), "method": self.command, "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "raw": raw.decode("utf-8", "replace"), "json": parsed,
             }
 
         def do_GET(self):
             url = urlsplit(self.path)
+            if url.path == "/_control/sessions":
+                state.record(self.entry(b"", "control"))
+                with state.lock:
+                    items = [dict(s) for s in state.sessions]
+                return self.send_json(200, items)
             match = SESSION_PATH.match(url.path)
+            one = ONE_SESSION_PATH.match(url.path)
             state.record(self.entry(b""))
             if not self.authorized():
                 return
-            if match is None:
+            if match is None and one is None:
                 return self.send_json(404, {"detail": "Not Found"})
-            if match.group(1) != args.org:
+            if (match or one).group(1) != args.org:
                 return self.send_json(404, {"detail": "Organization not found"})
-            wanted = parse_qs(url.query).get("tags", [])
+            if one is not None:
+                with state.lock:
+                    session = state.find(one.group(2))
+                    session = dict(session) if session else None
+                if session is None:
+                    return self.send_json(404, {"detail": "Session not found"})
+                return self.send_json(200, session)
+            return self.list_sessions(parse_qs(url.query, keep_blank_values=True))
+
+        def list_sessions(self, query):
+            first_values = query.get("first", ["100"])
+            try:
+                first = int(first_values[-1])
+            except ValueError:
+                first = None
+            if first is None or not 1 <= first <= 200:
+                return self.send_json(422, {"detail": [{"loc": ["query", "first"], "msg": "Input should be an integer from 1 to 200", "type": "value_error", "input": first_values[-1]}]})
+            after = query.get("after", [""])[-1]
+            if after and not after.isdigit():
+                return self.send_json(422, {"detail": [{"loc": ["query", "after"], "msg": "Invalid cursor", "type": "value_error", "input": after}]})
             with state.lock:
-                items = [s for s in state.sessions if all(t in s["tags"] for t in wanted)]
-            self.send_json(200, {"items": items, "end_cursor": None, "has_next_page": False})
+                state.list_calls += 1
+                faulty = args.list_fault != "none" and (args.list_fail_times == 0 or state.list_calls <= args.list_fail_times)
+            if faulty and args.list_fault == "429":
+                headers = {"Retry-After": args.retry_after} if args.retry_after else {}
+                return self.send_json(429, {"detail": "Too many requests"}, headers)
+            if faulty:
+                return self.send_json(int(args.list_fault), {"detail": "Internal error"})
+            tags = query.get("tags", [])
+            ids = set(query.get("session_ids", []))
+            with state.lock:
+                items = [dict(s) for s in state.sessions
+                         if all(t in s["tags"] for t in tags)
+                         and (not ids or s["session_id"] in ids or "devin-" + s["session_id"] in ids)]
+            start = int(after) if after else 0
+            page = items[start:start + first]
+            more = start + first < len(items)
+            self.send_json(200, {"items": page, "end_cursor": str(start + len(page)) if more else None, "has_next_page": more})
+
+        def control(self, session_id, raw):
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self.send_json(400, {"detail": "the body is not JSON"})
+            if not isinstance(body, dict) or set(body) - {"status", "status_detail", "pull_requests"}:
+                return self.send_json(422, {"detail": "expected an object with status, status_detail, pull_requests"})
+            if "status" in body and not isinstance(body["status"], str):
+                return self.send_json(422, {"detail": "status must be a string"})
+            if "status_detail" in body and body["status_detail"] is not None and not isinstance(body["status_detail"], str):
+                return self.send_json(422, {"detail": "status_detail must be a string or null"})
+            prs = body.get("pull_requests", [])
+            if not isinstance(prs, list) or not all(isinstance(p, dict) for p in prs):
+                return self.send_json(422, {"detail": "pull_requests must be a list of objects"})
+            with state.lock:
+                session = state.find(session_id)
+                if session is not None:
+                    session.update(body)
+                    session["updated_at"] = max(int(time.time()), session["updated_at"] + 1)
+                    session = dict(session)
+            if session is None:
+                return self.send_json(404, {"detail": "Session not found"})
+            self.send_json(200, session)
 
         def do_POST(self):
             raw = self.read_body()
@@ -160,6 +248,10 @@ def make_handler(state):
             if url.path == "/elsewhere":
                 state.record(self.entry(raw))
                 return self.send_json(200, {"detail": "followed a redirect"})
+            control = CONTROL_SESSION_PATH.match(url.path)
+            if control is not None:
+                state.record(self.entry(raw, "control"))
+                return self.control(control.group(1), raw)
             match = SESSION_PATH.match(url.path)
             state.record(self.entry(raw))
             if not self.authorized():
@@ -202,7 +294,7 @@ def make_handler(state):
             session_id = "ses_" + secrets.token_hex(16)
             session = {
                 "session_id": session_id, "url": f"https://app.devin.ai/sessions/{session_id}",
-                "status": "new", "tags": body.get("tags") or [], "org_id": args.org,
+                "status": "new", "status_detail": None, "tags": body.get("tags") or [], "org_id": args.org,
                 "created_at": now, "updated_at": now, "acus_consumed": 0, "pull_requests": [],
                 "title": body.get("title"), "playbook_id": body.get("playbook_id"),
             }
@@ -237,6 +329,8 @@ def main():
     parser.add_argument("--record", help="append every request and session to this JSON-lines file")
     parser.add_argument("--fault", default="none")
     parser.add_argument("--fail-times", type=int, default=0, help="fault only the first N create calls (0: all)")
+    parser.add_argument("--list-fault", default="none", choices=["none", "500", "429"], help="fail list calls")
+    parser.add_argument("--list-fail-times", type=int, default=0, help="fault only the first N list calls (0: all)")
     parser.add_argument("--retry-after", default="", help="Retry-After value sent with 429")
     parser.add_argument("--delay", type=float, default=30.0, help="seconds a timeout fault stalls")
     parser.add_argument("--forbid", action="store_true", help="answer 403 to everything")

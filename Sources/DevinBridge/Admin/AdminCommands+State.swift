@@ -172,7 +172,7 @@ extension AdminCommands {
             }
             let entries = store.allOutbox()
             func ticket(_ record: DeliveryRecord) -> Ticket {
-                Ticket(record: record, comments: entries.filter { $0.key == record.key }.sorted { $0.createdAt < $1.createdAt }.map {
+                Ticket(record: record, comments: entries.filter { $0.key == record.key }.sorted(by: OutboxEntry.postingOrder).map {
                     Comment(event: $0.event, state: $0.state.rawValue, reason: $0.reason,
                             next_attempt_at: $0.state == .pending ? $0.nextAttemptAt : nil, posted_at: $0.postedAt)
                 })
@@ -200,7 +200,7 @@ extension AdminCommands {
             } else {
                 out += "      session: not checked yet (devin-bridge retry follows it)\n"
             }
-            for entry in entries.filter({ $0.key == record.key }).sorted(by: { $0.createdAt < $1.createdAt }) {
+            for entry in entries.filter({ $0.key == record.key }).sorted(by: OutboxEntry.postingOrder) {
                 switch entry.state {
                 case .posted: out += "      comment \(entry.event): posted \(format(entry.postedAt))\n"
                 case .pending: out += "      comment \(entry.event): pending" + (entry.reason.map { ": \($0)" } ?? "") + ", next attempt \(format(entry.nextAttemptAt))\n"

@@ -37,7 +37,7 @@ public struct CommentPoster: Sendable {
         let due = store.allOutbox()
             .filter { $0.state == .pending && (key == nil || $0.key == key) }
             .filter { ignoringBackoff || ($0.nextAttemptAt ?? now) <= now }
-            .sorted { $0.createdAt < $1.createdAt }
+            .sorted(by: OutboxEntry.postingOrder)
         return due.map { entry in
             let outcome = (try? post(entry.id, ignoringBackoff: ignoringBackoff)) ?? .pending("the outbox could not be read or written")
             return ((try? store.readOutbox(entry.id)) ?? nil ?? entry, outcome)

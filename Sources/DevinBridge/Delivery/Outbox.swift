@@ -36,6 +36,12 @@ public struct OutboxEntry: Codable, Equatable, Sendable {
         case postedAt = "posted_at"
     }
 
+    /// The order comments go out in: the acknowledgement first, then as they were owed.
+    public static func postingOrder(_ lhs: OutboxEntry, _ rhs: OutboxEntry) -> Bool {
+        let (left, right) = (lhs.event == "started" ? 0 : 1, rhs.event == "started" ? 0 : 1)
+        return left != right ? left < right : lhs.createdAt < rhs.createdAt
+    }
+
     static func id(key: String, event: String) -> String {
         Hex.encode(SHA256Digest.hash(Array("comment\u{0}\(key)\u{0}\(event)".utf8)))
     }
@@ -90,6 +96,6 @@ public struct Outbox: Sendable {
 
     /// The entries of one ticket (by its record's key), oldest first.
     public func entries(forKey key: String) -> [OutboxEntry] {
-        store.allOutbox().filter { $0.key == key }.sorted { $0.createdAt < $1.createdAt }
+        store.allOutbox().filter { $0.key == key }.sorted(by: OutboxEntry.postingOrder)
     }
 }
