@@ -222,6 +222,58 @@ struct WebServerTests {
         #expect(api.sessions.count == 1)
     }
 
+    @Test("The ticket hears back through each server: the acknowledgement right after the answer, then the pull request and the end from the timer's retry",
+          arguments: servers)
+    func commentsThroughServer(kind: WebServer.Kind) throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let gitea = try TicketStandIn(mode: "gitea")
+        defer { gitea.stop() }
+        let server = try WebServer(kind, settings: Self.settings(apiBase: api.baseURL, extra: ["TICKET_API_BASE_GITEA": gitea.baseURL]))
+        defer { server.stop() }
+        let body = DialectProcessTests.fixture("gitea-issues-opened")
+        let signature = String(try signer.signature(body).dropFirst("sha256=".count))
+        let answer = try curl(server.url + "/hooks/tickets/gitea", headers: [("X-Gitea-Event", "issues"), ("X-Gitea-Signature", signature)],
+                              body: body)
+        #expect(answer.status == 200, "\(kind): \(answer.text)")
+        #expect(answer.json["status"] as? String == "created")
+        // The worker the CGI program left behind posts the acknowledgement within seconds.
+        var comments: [String] = []
+        for _ in 0..<100 {
+            comments = gitea.comments["tools/cli#7"] ?? []
+            if !comments.isEmpty { break }
+            usleep(50_000)
+        }
+        #expect(comments.count == 1, "\(kind): \(comments) \(server.errorLogText)")
+        let sessionID = try #require(api.sessions.first?["session_id"] as? String)
+        #expect(comments.first?.contains(sessionID) == true)
+        #expect(gitea.requests.first?["headers"].flatMap { ($0 as? [String: Any])?["authorization"] as? String } == "token \(TestSecrets.ticketToken)")
+
+        // The timer's retry (as root: it switches to the bridge's user) follows the session.
+        func retry() throws -> String {
+            let output = try runProcess(Paths.binary, arguments: ["retry"],
+                                        environment: ["DEVIN_BRIDGE_CONFIG": server.configFile.path, "PATH": "/usr/bin:/bin"], stdin: [])
+            #expect(output.exitCode == 0, "\(String(decoding: output.stdout, as: UTF8.self)) \(output.stderr)")
+            return String(decoding: output.stdout, as: UTF8.self)
+        }
+        try api.setSession(sessionID, status: "running", detail: "working", pullRequests: [["pr_url": "https://git.example.com/tools/cli/pulls/8", "pr_state": "open"]])
+        _ = try retry()
+        try api.setSession(sessionID, status: "exit")
+        _ = try retry()
+        _ = try retry()
+        comments = gitea.comments["tools/cli#7"] ?? []
+        #expect(comments.count == 3, "\(kind): \(comments)")
+        #expect(comments.dropFirst().first?.contains("https://git.example.com/tools/cli/pulls/8") == true)
+        #expect(comments.last?.contains("finished") == true)
+        // A redelivery starts nothing and owes nothing new.
+        let again = try curl(server.url + "/hooks/tickets/gitea", headers: [("X-Gitea-Event", "issues"), ("X-Gitea-Signature", signature)],
+                             body: body)
+        #expect(again.json["status"] as? String == "duplicate")
+        usleep(500_000)
+        #expect((gitea.comments["tools/cli#7"] ?? []).count == 3)
+        expectNoSecrets(in: server, [answer, again])
+    }
+
     @Test("A ticket queued behind the server is delivered by `sudo devin-bridge retry --now` as the bridge's user",
           arguments: servers)
     func queuedThenRetried(kind: WebServer.Kind) throws {

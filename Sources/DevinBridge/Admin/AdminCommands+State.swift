@@ -56,8 +56,8 @@ extension AdminCommands {
         // The sessions' state, and the comments it calls for.
         let sync = SessionSync(store: store, client: DevinClient(configuration: configuration, transport: transport),
                                configuration: configuration, clock: clock).run()
-        if sync.polled > 0 { counts["sessions checked", default: 0] += sync.polled }
-        if sync.comments > 0 { counts["comments owed", default: 0] += sync.comments }
+        if sync.polled > 0 { counts["session(s) checked", default: 0] += sync.polled }
+        if sync.comments > 0 { counts["comment(s) owed", default: 0] += sync.comments }
         for error in sync.errors {
             err += "devin-bridge retry: \(error)\n"
             counts["errors", default: 0] += 1
@@ -68,16 +68,16 @@ extension AdminCommands {
             switch outcome {
             case .posted:
                 out += "comment  \(name): posted\n"
-                counts["comments posted", default: 0] += 1
+                counts["comment(s) posted", default: 0] += 1
             case .found:
                 out += "comment  \(name): found on the ticket (an earlier post had reached it)\n"
-                counts["comments posted", default: 0] += 1
+                counts["comment(s) posted", default: 0] += 1
             case .pending(let reason):
                 out += "comment  \(name): pending: \(reason) (next attempt \(format(entry.nextAttemptAt)))\n"
-                counts["comments pending", default: 0] += 1
+                counts["comment(s) pending", default: 0] += 1
             case .failed(let reason):
                 out += "comment  \(name): failed: \(reason)\n"
-                counts["comments failed", default: 0] += 1
+                counts["comment(s) failed", default: 0] += 1
             case .busy, .notDue:
                 break
             }

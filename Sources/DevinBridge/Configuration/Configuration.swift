@@ -154,8 +154,8 @@ extension Configuration {
         case .success(let text):
             fileRead = path
             var info = stat()
-            if stat(path, &info) == 0, info.st_mode & 0o004 != 0 {
-                warnings.append("\(path) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8))) but holds secrets: chmod 0640 it, owned by root and the web server's group")
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & 0o004 != 0 {
+                warnings.append("\(path) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8))) but holds secrets: chmod 0640 it, owned by root and the bridge's group (deploy/install.sh: root:devin-bridge)")
             }
             let parsed = ConfigFile.parse(text)
             for (line, message) in parsed.errors { problems.append("\(path) line \(line): \(message)") }
