@@ -140,12 +140,18 @@ public struct Handler: Sendable {
                                          configuration: configuration)
         stored.session_secrets = nil
         let outcome = try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers))
-        switch outcome {
-        case .created, .createdUnrecorded, .duplicate:
-            // The acknowledgement (and anything else owed) is posted right after the answer.
-            if configuration.ticketComments != .off, configuration.ticketAPI(for: source) != nil { followUp = key.digest }
-        default:
-            break
+        // The acknowledgement (and anything else owed) is posted right after the answer: for a new
+        // or adopted session, or a redelivery while its acknowledgement is still pending.
+        if configuration.ticketComments != .off, configuration.ticketAPI(for: source) != nil {
+            switch outcome {
+            case .created, .createdUnrecorded:
+                followUp = key.digest
+            case .duplicate:
+                let pending = (try? store.readOutbox(OutboxEntry.id(key: key.digest, event: "started")))??.state == .pending
+                if pending { followUp = key.digest }
+            default:
+                break
+            }
         }
         switch outcome {
         case .created(let record):

@@ -214,3 +214,37 @@ struct OutboxTests {
         #expect(system.devinCalls.isEmpty)
     }
 }
+
+@Suite("The handler owes the ticket its comments")
+struct HandlerCommentTests {
+    @Test("a created session owes the acknowledgement and asks for it to be posted after the answer; a skip touches nothing")
+    func followUp() throws {
+        var configuration = makeConfiguration()
+        configuration.ticketAPIBases = [.github: "https://api.github.example"]
+        let body = Array(#"{"action":"opened","issue":{"number":42,"title":"t","labels":[{"name":"devin-autofix"}]},"repository":{"full_name":"acme/shop"}}"#.utf8)
+        func send(_ body: [UInt8]) -> Outcome {
+            let handler = Handler(report: makeReport(configuration), transport: RecordingTransport.created(),
+                                  clock: SteppingClock(stepMilliseconds: 1).clock)
+            return handler.handle(CGIRequestHead(environment: [
+                "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": String(body.count),
+                "HTTP_X_GITHUB_EVENT": "issues", "HTTP_X_HUB_SIGNATURE_256": signature(body.text),
+            ]), readBody: ByteSource(body).read)
+        }
+        let created = send(body)
+        #expect(created.log["decision"] == "created")
+        let key = try #require(created.postCommentsFor)
+        let store = try FileStateStore(directory: configuration.stateDirectory)
+        #expect(store.allOutbox().map(\.event) == ["started"])
+        #expect(store.allOutbox().first?.key == key)
+        // A redelivery while it is pending asks again; nothing new is owed.
+        #expect(send(body).postCommentsFor == key)
+        #expect(store.allOutbox().count == 1)
+        // A skipped event: no follow-up, no new file.
+        let skipped = Array(#"{"action":"closed","issue":{"number":43,"title":"t","labels":[]},"repository":{"full_name":"acme/shop"}}"#.utf8)
+        let before = try FileManager.default.subpathsOfDirectory(atPath: configuration.stateDirectory).sorted()
+        let outcome = send(skipped)
+        #expect(outcome.log["decision"] == "skipped")
+        #expect(outcome.postCommentsFor == nil)
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: configuration.stateDirectory).sorted() == before)
+    }
+}
