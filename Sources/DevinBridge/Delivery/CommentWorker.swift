@@ -19,6 +19,14 @@ public enum CommentWorker {
         return names.compactMap { name in environment[name].map { "\(name)=\($0)" } }
     }
 
+    /// The process's open descriptors (from /proc/self/fd), read before the spawn.
+    static func openDescriptors() -> [Int32] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+        // The directory's own descriptor is closed again by the time the spawn runs: a close of an
+        // already closed descriptor fails the spawn, so check each one is still open.
+        return names.compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) != -1 }.sorted()
+    }
+
     /// Starts the worker for `key`; returns whether it started.
     @discardableResult
     public static func start(key: String, environment: [String: String], identity: ProcessIdentity) -> Bool {
@@ -30,6 +38,9 @@ public enum CommentWorker {
         for fd: Int32 in [0, 1, 2] {
             posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
         }
+        // Nothing else the CGI program holds goes with it: a descriptor the web server (or a test
+        // harness) watches for the end of the request must close when the CGI program exits.
+        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
