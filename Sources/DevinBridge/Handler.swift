@@ -67,6 +67,12 @@ public struct Handler: Sendable {
             response.status = .ok
         }
         if !report.warnings.isEmpty { log.set("warning", report.warnings.joined(separator: "; ")) }
+        // Every decision on a signed request is kept, so "why didn't it fire?" has an answer.
+        if log["auth"] != nil, let configuration = report.configuration, !configuration.dryRun {
+            var entry = log
+            entry.set("status", String(response.status.code))
+            DecisionLog.append(entry, directory: configuration.stateDirectory, now: clock.now())
+        }
         log.set("status", String(response.status.code))
         let elapsed = (clock.uptimeNanoseconds() &- started) / 1_000_000
         log.set("elapsed_ms", String(elapsed))
@@ -104,14 +110,42 @@ public struct Handler: Sendable {
         if case .ignored = webhook.event, ticket.id == "-" {} else { log.set("ticket", ticket.id) }
 
         let trigger: TriggerLabel
-        switch TriggerRules(configuration.triggerLabels).decide(webhook) {
-        case .success(let label):
-            trigger = label
-        case .failure(let skip):
-            log.set("decision", "skipped")
-            log.set("reason", skip.text)
-            return .json(.ok, Skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text))
+        switch webhook.event {
+        case .commented(let comment):
+            return try handleComment(comment, ticket: ticket, source: source, configuration: configuration, head: head,
+                                     log: &log, started: started, followUp: &followUp)
+        case .assigned(let logins):
+            log.set("event", "assigned")
+            guard let assignee = configuration.comments.assignee(in: logins) else {
+                let reason = configuration.comments.assignees.isEmpty
+                    ? "an assignment; no ASSIGNEES are set, so assignments start nothing"
+                    : "assigned to \(logins.prefix(5).joined(separator: ", ")), not to one of ASSIGNEES (\(configuration.comments.assignees.joined(separator: ", ")))"
+                log.set("decision", "skipped")
+                log.set("reason", reason)
+                return .json(.ok, Skipped(ticket: ticket.id, reason: reason))
+            }
+            log.set("assignee", assignee)
+            trigger = TriggerLabel(CommentRules.assignmentLabel, playbookID: configuration.comments.assignmentPlaybook)
+        default:
+            switch TriggerRules(configuration.triggerLabels).decide(webhook) {
+            case .success(let label):
+                trigger = label
+            case .failure(let skip):
+                log.set("decision", "skipped")
+                log.set("reason", skip.text)
+                return .json(.ok, Skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text))
+            }
         }
+        return try startSession(ticket: ticket, source: source, trigger: trigger, request: nil, configuration: configuration,
+                                head: head, log: &log, started: started, followUp: &followUp)
+    }
+
+    /// The session for a ticket that triggered (a label, a mention, an assignment): at most one per
+    /// (ticket, trigger), recorded before Devin is called, queued when Devin cannot take it now.
+    func startSession(ticket: Ticket, source: TicketSource, trigger: TriggerLabel, request comment: (author: String, text: String)?,
+                      configuration: Configuration, head: CGIRequestHead, log: inout LogLine, started: UInt64,
+                      followUp: inout String?) throws -> CGIResponse {
+        var ticket = ticket
         log.set("label", trigger.name)
         if source == .bugzilla, ticket.description == nil {
             // No Bugzilla webhook carries the description: comment 0, read through the API.
@@ -124,7 +158,7 @@ public struct Handler: Sendable {
             // The real tag needs the installation key; a dry run reads it when it can.
             let tag = FileStateStore.existingInstallationKey(in: configuration.stateDirectory)
                 .map(key.tag(installationKey:)) ?? "devin-bridge:(keyed per installation)"
-            let request = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: tag, configuration: configuration)
+            let request = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: tag, configuration: configuration, request: comment)
             log.set("decision", "dry_run")
             let http = client.createSessionRequest(request)
             return .json(.ok, DryRun(
@@ -137,7 +171,7 @@ public struct Handler: Sendable {
         let deliverer = Deliverer(store: store, client: client, configuration: configuration, clock: clock,
                                   deadline: RequestDeadline(clock: clock, startedAt: started))
         var stored = Self.sessionRequest(for: ticket, trigger: trigger, adoptionTag: key.tag(installationKey: try store.installationKey()),
-                                         configuration: configuration)
+                                         configuration: configuration, request: comment)
         stored.session_secrets = nil
         let outcome = try deliverer.deliver(key, request: stored, delivery: Self.deliveryID(head.headers))
         // The acknowledgement (and anything else owed) is posted right after the answer: for a new
@@ -207,10 +241,10 @@ public struct Handler: Sendable {
 
     /// The session request for a ticket that triggered.
     public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, adoptionTag: String,
-                                      configuration: Configuration) -> SessionCreateRequest {
+                                      configuration: Configuration, request: (author: String, text: String)? = nil) -> SessionCreateRequest {
         let builder = PromptBuilder(configuration: configuration)
         return SessionCreateRequest(
-            prompt: builder.prompt(for: ticket),
+            prompt: builder.prompt(for: ticket, request: request),
             title: builder.title(for: ticket),
             tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge", adoptionTag],
             playbook_id: trigger.playbookID,

@@ -14,12 +14,13 @@ final class StandIn {
     /// (`GET .../sessions`; 0: all of them); 429 carries `Retry-After: retryAfter` when that is given.
     init(fault: String = "none", failTimes: Int = 0, retryAfter: String? = nil, delay: Double? = nil,
          apiKey: String = TestSecrets.apiKey, orgID: String = TestSecrets.orgID,
-         listFault: String = "none", listFailTimes: Int = 0) throws {
+         listFault: String = "none", listFailTimes: Int = 0, messageFault: String = "none", messageFailTimes: Int = 0) throws {
         directory = try Paths.temporaryDirectory()
         recordFile = directory.appendingPathComponent("standin.jsonl")
         var arguments = ["--api-key", apiKey, "--org", orgID, "--record", recordFile.path,
                          "--fault", fault, "--fail-times", String(failTimes), "--lifetime", "300"]
         if let retryAfter { arguments += ["--retry-after", retryAfter] }
+        arguments += ["--message-fault", messageFault, "--message-fail-times", String(messageFailTimes)]
         if let delay { arguments += ["--delay", String(delay)] }
         if listFault != "none" { arguments += ["--list-fault", listFault, "--list-fail-times", String(listFailTimes)] }
         port = try startStandInScript(process, script: Paths.standIn, arguments: arguments, name: "the API stand-in")
@@ -34,6 +35,15 @@ final class StandIn {
 
     /// Every record the stand-in wrote: requests received and sessions created.
     var records: [[String: Any]] { readStandInRecords(recordFile) }
+
+    /// The messages sessions received: `(session_id, message)`, in order.
+    var messages: [(session: String, text: String)] {
+        records.compactMap { record in
+            guard record["kind"] as? String == "message", let session = record["session_id"] as? String,
+                  let text = record["message"] as? String else { return nil }
+            return (session, text)
+        }
+    }
 
     var requests: [[String: Any]] { records.filter { $0["kind"] as? String == "request" } }
     /// The sessions as they were created (see ``controlSessions`` for their current state).

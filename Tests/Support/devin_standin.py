@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 SESSION_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions$")
 ONE_SESSION_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions/([^/]+)$")
 CONTROL_SESSION_PATH = re.compile(r"^/_control/sessions/([^/]+)$")
+MESSAGES_PATH = re.compile(r"^/v3/organizations/([^/]+)/sessions/([^/]+)/messages$")
 FIELDS = {
     "prompt": str, "title": str, "tags": list, "playbook_id": str, "session_secrets": list,
     "knowledge_ids": list, "secret_ids": list, "max_acu_limit": int, "repos": list,
@@ -57,6 +58,9 @@ class State:
         self.sessions = []
         self.create_calls = 0
         self.list_calls = 0
+        self.message_calls = 0
+        # session_id -> [{"message", "source", "created_at", "event_id"}]
+        self.messages = {}
 
     def find(self, session_id):
         """The session named `session_id` or `devin-` + its id; call with the lock held."""
@@ -165,6 +169,19 @@ def make_handler(state):
 
         def do_GET(self):
             url = urlsplit(self.path)
+            messages = MESSAGES_PATH.match(url.path)
+            if messages is not None:
+                state.record(self.entry(b""))
+                if not self.authorized():
+                    return
+                if messages.group(1) != args.org:
+                    return self.send_json(404, {"detail": "Organization not found"})
+                with state.lock:
+                    session = state.find(messages.group(2))
+                    items = list(state.messages.get(session["session_id"], [])) if session else None
+                if items is None:
+                    return self.send_json(404, {"detail": "Session not found"})
+                return self.send_json(200, {"items": items, "end_cursor": None, "has_next_page": False})
             if url.path == "/_control/sessions":
                 state.record(self.entry(b"", "control"))
                 with state.lock:
@@ -218,6 +235,49 @@ def make_handler(state):
             more = start + first < len(items)
             self.send_json(200, {"items": page, "end_cursor": str(start + len(page)) if more else None, "has_next_page": more})
 
+        def post_message(self, match, raw):
+            """`POST .../sessions/{devin_id}/messages` `{"message": str}`: kept in the session's
+            conversation; a suspended session resumes. `--message-fault` fails the first
+            `--message-fail-times` calls (503, 500, 422 for an ended session, drop, or
+            stored-then-drop: kept, the answer lost)."""
+            if not self.authorized():
+                return
+            if match.group(1) != args.org:
+                return self.send_json(404, {"detail": "Organization not found"})
+            if not match.group(2).startswith("devin-"):
+                return self.send_json(404, {"detail": "Session not found (use devin- + the session id)"})
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self.send_json(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
+            if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not body["message"]:
+                return self.send_json(422, {"detail": [{"loc": ["body", "message"], "msg": "Field required", "type": "missing"}]})
+            with state.lock:
+                session = state.find(match.group(2))
+                state.message_calls += 1
+                faulty = args.message_fault != "none" and (args.message_fail_times == 0 or state.message_calls <= args.message_fail_times)
+            if session is None:
+                return self.send_json(404, {"detail": "Session not found"})
+            fault = args.message_fault if faulty else "none"
+            if fault in ("500", "503"):
+                return self.send_json(int(fault), {"detail": "Internal error"})
+            if fault == "422":
+                return self.send_json(422, {"detail": [{"loc": ["body", "message"], "msg": "the session has ended", "type": "value_error"}]})
+            if fault == "drop":
+                return self.drop()
+            item = {"message": body["message"], "source": "user", "created_at": int(time.time()),
+                    "event_id": "evt_" + secrets.token_hex(8)}
+            with state.lock:
+                state.messages.setdefault(session["session_id"], []).append(item)
+                if session.get("status") == "suspended":
+                    session["status"] = "running"
+                    session["status_detail"] = "working"
+                session["updated_at"] = max(int(time.time()), session["updated_at"] + 1)
+            state.record({"kind": "message", "time": time.time(), "session_id": session["session_id"], "message": body["message"]})
+            if fault == "stored-then-drop":
+                return self.drop()
+            self.send_json(200, {})
+
         def control(self, session_id, raw):
             try:
                 body = json.loads(raw)
@@ -252,6 +312,10 @@ def make_handler(state):
             if control is not None:
                 state.record(self.entry(raw, "control"))
                 return self.control(control.group(1), raw)
+            messages = MESSAGES_PATH.match(url.path)
+            if messages is not None:
+                state.record(self.entry(raw))
+                return self.post_message(messages, raw)
             match = SESSION_PATH.match(url.path)
             state.record(self.entry(raw))
             if not self.authorized():
@@ -332,6 +396,9 @@ def main():
     parser.add_argument("--list-fault", default="none", choices=["none", "500", "429"], help="fail list calls")
     parser.add_argument("--list-fail-times", type=int, default=0, help="fault only the first N list calls (0: all)")
     parser.add_argument("--retry-after", default="", help="Retry-After value sent with 429")
+    parser.add_argument("--message-fault", default="none", choices=["none", "500", "503", "422", "drop", "stored-then-drop"],
+                        help="fail calls that send a message to a session")
+    parser.add_argument("--message-fail-times", type=int, default=0, help="fault only the first N message calls (0: all)")
     parser.add_argument("--delay", type=float, default=30.0, help="seconds a timeout fault stalls")
     parser.add_argument("--forbid", action="store_true", help="answer 403 to everything")
     parser.add_argument("--lifetime", type=float, default=900.0, help="exit after this many seconds, whatever happens")

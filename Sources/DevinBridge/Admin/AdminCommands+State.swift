@@ -62,6 +62,29 @@ extension AdminCommands {
             err += "devin-bridge retry: \(error)\n"
             counts["errors", default: 0] += 1
         }
+        // Replies that wait for Devin (an outage, a session still being created), in order per ticket.
+        let forwarder = MessageForwarder(store: store, client: DevinClient(configuration: configuration, transport: transport),
+                                         configuration: configuration, clock: clock)
+        var waiting: [String: TicketSource] = [:]
+        for message in store.allMessages() where message.state == .pending {
+            waiting[message.ticket] = TicketSource(rawValue: message.source)
+        }
+        for (ticket, source) in waiting.sorted(by: { $0.key < $1.key }) {
+            for (message, outcome) in (try? forwarder.forward(ticket: ticket, source: source, ignoringBackoff: ignoringBackoff)) ?? [] {
+                let name = "\(ticket) [comment \(message.commentID)]"
+                switch outcome {
+                case .sent(let session):
+                    out += "reply    \(name): forwarded to \(session)\n"
+                    counts["reply(ies) forwarded", default: 0] += 1
+                case .pending(let reason):
+                    out += "reply    \(name): waiting: \(reason)\n"
+                    counts["reply(ies) waiting", default: 0] += 1
+                case .failed(let reason):
+                    out += "reply    \(name): failed: \(reason)\n"
+                    counts["reply(ies) failed", default: 0] += 1
+                }
+            }
+        }
         let poster = CommentPoster(store: store, configuration: configuration, transport: transport, clock: clock)
         for (entry, outcome) in poster.postDue(ignoringBackoff: ignoringBackoff) {
             let name = "\(entry.ticket) [\(entry.event)]"
@@ -114,6 +137,10 @@ extension AdminCommands {
                     try? store.write(current)
                 }
             }
+        }
+        // Forwarded comment ids are remembered for the retention period, then forgotten.
+        for message in store.allMessages() where message.updatedAt < cutoff && message.state != .pending {
+            store.removeMessage(message.id)
         }
         // Comments nobody could post within the retention period are given up.
         for entry in store.allOutbox() where entry.state == .pending && entry.createdAt < cutoff {
@@ -224,6 +251,53 @@ extension AdminCommands {
         }
         if !failed.isEmpty {
             out += "\nA failed ticket is tried again when the ticketing system delivers it again (fix the cause, then redeliver).\n"
+        }
+        return CommandResult(stdout: out)
+    }
+
+    /// "What happened to ticket X": the decisions the log kept, then the ticket's records, its
+    /// comments and the replies forwarded to its session.
+    public static func why(_ ticket: String, configuration: Configuration) -> CommandResult {
+        let store: FileStateStore
+        switch openStore(configuration, command: "why") {
+        case .success(let opened): store = opened
+        case .failure(let failure): return failure.result
+        }
+        let decisions = DecisionLog.entries(for: ticket, directory: configuration.stateDirectory)
+        let records = store.allRecords().filter { $0.ticket == ticket }
+        let messages = store.allMessages().filter { $0.ticket == ticket }.sorted { $0.sequence < $1.sequence }
+        guard !decisions.isEmpty || !records.isEmpty || !messages.isEmpty else {
+            return CommandResult(stdout: "devin-bridge has no delivery of \(ticket.debugDescription) on record (in the last 2 MiB of decisions). "
+                + "If a webhook was sent: check the web server's error log for a rejected request (401, 400) — those are not kept here — "
+                + "and that the id is written as the bridge shows it (PROJ-123, group/project#23, #1234, bug 5678).\n")
+        }
+        var out = "ticket \(ticket)\n\ndeliveries (\(decisions.count)):\n"
+        for entry in decisions {
+            var line = "  \(format(entry.time))  \(entry.decision)"
+            if let event = entry.event { line += " [\(event)]" }
+            if let label = entry.label { line += " label \(label)" }
+            if let session = entry.session { line += " session \(session)" }
+            if let status = entry.status { line += " (HTTP \(status))" }
+            if let delivery = entry.delivery { line += " delivery \(delivery)" }
+            if let reason = entry.reason { line += ": \(reason)" }
+            out += line + "\n"
+        }
+        out += "\nsessions (\(records.count)):\n"
+        let entries = store.allOutbox()
+        for record in records {
+            out += "  [\(record.label)] \(record.state.rawValue)" + (record.sessionID.map { " \($0)" } ?? "") + (record.url.map { " \($0)" } ?? "")
+                + (record.reason.map { ": \($0)" } ?? "") + "\n"
+            if let session = record.session {
+                out += "      session: \(session.status)" + (session.statusDetail.map { " (\($0))" } ?? "") + "\n"
+            }
+            for entry in entries.filter({ $0.key == record.key }).sorted(by: OutboxEntry.postingOrder) {
+                out += "      comment \(entry.event): \(entry.state.rawValue)" + (entry.reason.map { ": \($0)" } ?? "") + "\n"
+            }
+        }
+        out += "\nreplies forwarded to the session (\(messages.count)):\n"
+        for message in messages {
+            out += "  comment \(message.commentID) by \(message.author): \(message.state.rawValue)"
+                + (message.reason.map { ": \($0)" } ?? "") + "\n"
         }
         return CommandResult(stdout: out)
     }

@@ -29,6 +29,8 @@ public enum AdminCommands {
           devin-bridge status [--json]
                                       recent sessions with their state, pull requests and comments; queued
                                       and failed tickets with reasons and next attempt
+          devin-bridge why TICKET     what happened to a ticket: every delivery seen, the decision and its reason,
+                                      its sessions, comments and forwarded replies
           devin-bridge sign [--source NAME]
                                       print the signature header for the body on stdin, e.g.
                                         curl -H "$(devin-bridge sign < ticket.json)" --data-binary @ticket.json URL
@@ -80,6 +82,17 @@ public enum AdminCommands {
             let poster = CommentPoster(store: store, configuration: configuration, transport: transport, clock: clock)
             let results = poster.postDue(key: arguments[1])
             return CommandResult(stdout: results.map { "\($0.0.event): \($0.1)\n" }.joined())
+        case "why":
+            guard arguments.count == 2 else {
+                return CommandResult(stderr: "devin-bridge why: name one ticket, as the bridge shows it (PROJ-123, group/project#23, #1234, bug 5678)\n", exitCode: 2)
+            }
+            let report = Configuration.load(environment: environment)
+            guard let configuration = report.configuration else {
+                return CommandResult(stderr: report.problems.map { "problem: \($0)\n" }.joined()
+                                        + "devin-bridge why: fix the configuration first (devin-bridge check)\n", exitCode: 1)
+            }
+            _ = try? StateOwner.adopt(configuration.stateDirectory)
+            return why(arguments[1], configuration: configuration)
         case "retry", "status":
             let options = Set(arguments.dropFirst())
             let known: Set<String> = arguments.first == "retry" ? ["--now"] : ["--json"]

@@ -45,6 +45,8 @@ public struct Configuration: Sendable {
     public var ticketAPITokens: [TicketSource: Secret] = [:]
     /// `TICKET_COMMENTS`: which comments the bridge posts on the ticket.
     public var ticketComments: CommentLevel = .all
+    /// The comment rules (`DEVIN_HANDLE`, `FORWARD_COMMENTS`, `MENTION_COMMANDS`, ...).
+    public var comments: CommentRules = CommentRules()
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -65,7 +67,8 @@ public struct Configuration: Sendable {
         "MAX_BODY_BYTES", "DRY_RUN", "STATE_DIR", "MAX_SESSIONS_PER_HOUR", "RETENTION_DAYS",
         "WEBHOOK_SECRET_PREVIOUS", "SIGNATURE_SCHEME", "SIGNATURE_HEADER", "WEBHOOK_TOLERANCE_SECONDS",
         "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE", "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS",
-        "TICKET_API_BASE", "TICKET_COMMENTS",
+        "TICKET_API_BASE", "TICKET_COMMENTS", "DEVIN_HANDLE", "FORWARD_COMMENTS", "MENTION_COMMANDS", "MENTION_PLAYBOOK",
+        "ASSIGNEES", "ASSIGNMENT_PLAYBOOK", "ALLOWED_AUTHORS", "ALLOWED_ASSOCIATIONS", "TICKET_API_USER",
     ] + perSenderKeys + perSystemAPIKeys
     /// `TICKET_API_BASE_<SYSTEM>` and `TICKET_API_TOKEN_<SYSTEM>`, per ticketing system with an API.
     public static let perSystemAPIKeys: [String] = TicketSource.allCases.filter { $0 != .generic }.flatMap { source -> [String] in
@@ -255,6 +258,12 @@ extension Configuration {
             }
             if let token = settings["TICKET_API_TOKEN_\(name)"], !token.isEmpty { ticketAPITokens[source] = Secret(token) }
         }
+        var commentRules = CommentRules()
+        do {
+            commentRules = try CommentRules.parse(settings: { optional($0) })
+        } catch {
+            problems.append("\(error)")
+        }
         var ticketComments = CommentLevel.all
         if let text = optional("TICKET_COMMENTS") {
             if let level = CommentLevel(rawValue: text.lowercased()) { ticketComments = level } else {
@@ -432,7 +441,8 @@ extension Configuration {
                 signatureHeader: signatureHeader, toleranceSeconds: tolerance, allowStaticToken: allowStaticToken,
                 tokenHeader: tokenHeader, ticketSource: source, webhookTokens: webhookTokens,
                 senderSecrets: senderSecrets, senderTokens: senderTokens, ticketAPIBase: ticketAPIBase,
-                ticketAPIBases: ticketAPIBases, ticketAPITokens: ticketAPITokens, ticketComments: ticketComments)
+                ticketAPIBases: ticketAPIBases, ticketAPITokens: ticketAPITokens, ticketComments: ticketComments,
+                comments: commentRules)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,

@@ -12,6 +12,7 @@ public final class FileStateStore: @unchecked Sendable {
     var ticketsDirectory: String { directory + "/tickets" }
     var locksDirectory: String { directory + "/locks" }
     var outboxDirectory: String { directory + "/outbox" }
+    var messagesDirectory: String { directory + "/messages" }
     var rateFile: String { directory + "/sessions-last-hour.json" }
 
     /// Opens the state directory, creating its subfolders; throws ``BridgeError/stateUnavailable(_:)``
@@ -22,7 +23,7 @@ public final class FileStateStore: @unchecked Sendable {
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw BridgeError.stateUnavailable("STATE_DIR \(directory) does not exist (deploy/install.sh creates it)")
         }
-        for sub in [ticketsDirectory, locksDirectory, outboxDirectory] {
+        for sub in [ticketsDirectory, locksDirectory, outboxDirectory, messagesDirectory] {
             if mkdir(sub, 0o770) == 0 {
                 // Group-writable whatever the umask: the CGI (the web server's user, the bridge's
                 // group) and `devin-bridge retry` (the bridge's user) both write here.
@@ -145,6 +146,37 @@ public final class FileStateStore: @unchecked Sendable {
     public func allOutbox() -> [OutboxEntry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: outboxDirectory)) ?? []
         return names.compactMap(Self.key(ofFile:)).compactMap { id in (try? readOutbox(id)) ?? nil }
+    }
+
+    // MARK: Messages to sessions
+
+    public func readMessage(_ id: String) throws -> ForwardedMessage? {
+        guard Self.isKey(id) else { throw BridgeError.stateUnavailable("\(id.prefix(80).debugDescription) is not a message id") }
+        let path = messagesDirectory + "/" + id + ".json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if access(path, F_OK) == 0 { throw BridgeError.stateUnavailable("cannot read \(path)") }
+            return nil
+        }
+        guard let message = try? Self.decoder.decode(ForwardedMessage.self, from: data) else {
+            throw BridgeError.stateUnavailable("\(path) is not a valid message (move it away)")
+        }
+        try message.validate(fileID: id)
+        return message
+    }
+
+    public func writeMessage(_ message: ForwardedMessage) throws {
+        guard Self.isKey(message.id) else { throw BridgeError.stateUnavailable("\(message.id.prefix(80).debugDescription) is not a message id") }
+        try atomicWrite((try? Self.encoder.encode(message)) ?? Data(), to: messagesDirectory + "/" + message.id + ".json")
+    }
+
+    public func removeMessage(_ id: String) {
+        guard Self.isKey(id) else { return }
+        unlink(messagesDirectory + "/" + id + ".json")
+    }
+
+    public func allMessages() -> [ForwardedMessage] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: messagesDirectory)) ?? []
+        return names.compactMap(Self.key(ofFile:)).compactMap { id in (try? readMessage(id)) ?? nil }
     }
 
     // MARK: Installation key

@@ -157,6 +157,48 @@ public struct DevinClient: Sendable {
         }
     }
 
+    /// `devin-` + the session id, the form the per-session endpoints take (either form is accepted
+    /// from the create call).
+    static func devinID(_ sessionID: String) -> String {
+        sessionID.hasPrefix("devin-") ? sessionID : "devin-" + sessionID
+    }
+
+    func sessionURL(_ sessionID: String) -> String {
+        sessionsURL + "/" + Self.devinID(sessionID).addingPercentEncodingForPath()
+    }
+
+    /// Sends a follow-up message to a session (`POST .../sessions/{devin_id}/messages`); a
+    /// suspended session wakes up.
+    public func sendMessage(_ message: String, to sessionID: String) throws {
+        let data = (try? JSONSerialization.data(withJSONObject: ["message": message], options: [.sortedKeys])) ?? Data()
+        let response = try send(HTTPRequest(method: "POST", url: sessionURL(sessionID) + "/messages", headers: [
+            "Authorization": "Bearer \(apiKey.value)", "Content-Type": "application/json", "Accept": "application/json",
+        ], body: Array(data)))
+        guard (200...299).contains(response.status) else {
+            if response.status == 404 {
+                throw BridgeError.upstreamRejected(status: 404, detail: "Devin does not know the session any more")
+            }
+            throw Self.error(for: response, orgID: orgID)
+        }
+    }
+
+    /// The texts of a session's recent messages (`GET .../sessions/{devin_id}/messages`), to
+    /// find a message whose answer was lost before sending it again.
+    public func messageTexts(of sessionID: String) throws -> [String] {
+        let response = try send(HTTPRequest(method: "GET", url: sessionURL(sessionID) + "/messages?first=200", headers: [
+            "Authorization": "Bearer \(apiKey.value)", "Accept": "application/json",
+        ]))
+        guard response.status == 200 else { throw Self.error(for: response, orgID: orgID) }
+        struct Page: Decodable {
+            struct Item: Decodable { let message: String? }
+            let items: [Item]
+        }
+        guard let page = try? JSONDecoder().decode(Page.self, from: Data(response.body)) else {
+            throw BridgeError.upstreamBadResponse("the message list is not the documented JSON")
+        }
+        return page.items.compactMap(\.message)
+    }
+
     /// Sends a request; a failure to get any answer becomes the ``BridgeError`` that says why.
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
         switch transport.send(request, timeout: timeout) {

@@ -57,7 +57,11 @@ public struct PromptBuilder: Sendable {
         return "\(scheme)://\(host)\(port)"
     }
 
-    public func prompt(for ticket: Ticket) -> String {
+    public func prompt(for ticket: Ticket) -> String { prompt(for: ticket, request: nil) }
+
+    /// The prompt; `request` is the comment that asked for the session (an @mention), quoted inside
+    /// the same fence as the ticket's text.
+    public func prompt(for ticket: Ticket, request: (author: String, text: String)?) -> String {
         let id = Self.clean(ticket.id, limit: 256, keepNewlines: false).text
         let title = Self.clean(ticket.title, limit: Self.maxTitleCharacters, keepNewlines: false).text
         let description = ticket.description.map { Self.clean($0, limit: Self.maxDescriptionCharacters, keepNewlines: true) }
@@ -79,6 +83,11 @@ public struct PromptBuilder: Sendable {
         ticketText += "\nDescription:\n\(body ?? "(no description)")"
         if description?.truncated == true {
             ticketText += "\n[description truncated by the bridge]"
+        }
+        if let request {
+            let author = Self.clean(request.author, limit: 100, keepNewlines: false).text
+            let text = Self.clean(request.text, limit: Self.maxDescriptionCharacters, keepNewlines: true).text
+            ticketText += "\n\nThe request (a comment by \(author) on the ticket):\n\(text)"
         }
         let fence = Self.fence(for: ticketText)
         parts.append("""

@@ -54,6 +54,11 @@ public protocol TicketAPI: Sendable {
     /// The comment texts in one page's answer and whether another page follows; nil when the
     /// answer is not the documented shape.
     func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)?
+    /// The request that asks who the token belongs to (GitHub, GitLab, Gitea `GET /user`, Jira
+    /// `myself`, Redmine `users/current`, Bugzilla `whoami`).
+    func identityRequest() -> HTTPRequest
+    /// The token user's login in that answer.
+    func login(in response: HTTPResponse) -> String?
 }
 
 extension TicketAPI {

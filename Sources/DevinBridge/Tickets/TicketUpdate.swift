@@ -13,6 +13,8 @@ public enum TicketUpdate: Equatable, Sendable {
     case failed(sessionURL: String)
     /// A state the bridge does not know, reported as it is.
     case other(sessionURL: String, status: String, detail: String?)
+    /// Devin refused a reply forwarded from the ticket.
+    case replyRefused(sessionURL: String, commentID: String, reason: String)
 
     /// Names the comment among the ticket's comments, so each is posted at most once.
     public var eventID: String {
@@ -24,6 +26,7 @@ public enum TicketUpdate: Equatable, Sendable {
         case .stopped(_, let reason): return "stopped:" + reason
         case .failed: return "failed"
         case .other(_, let status, let detail): return "status:\(status)/\(detail ?? "")"
+        case .replyRefused(_, let commentID, _): return "reply-refused:" + commentID
         }
     }
 
@@ -77,6 +80,9 @@ public enum TicketUpdate: Equatable, Sendable {
             lines = ["Devin's session ended with an error: \(link("the Devin session", url)) says more."]
         case .other(let url, let status, let detail):
             lines = ["Devin's session is now \(code(status))" + (detail.map { " (\(code($0)))" } ?? "") + ".",
+                     "Session: \(link("the Devin session", url))."]
+        case .replyRefused(let url, _, let reason):
+            lines = ["Devin could not take the reply above: \(PromptBuilder.clean(reason, limit: 300, keepNewlines: false).text)",
                      "Session: \(link("the Devin session", url))."]
         }
         let footer: String

@@ -32,10 +32,24 @@ public struct BugzillaAPI: TicketAPI {
         commentObjects(in: response).map { ($0.compactMap { $0["text"] as? String }, false) }
     }
 
+    /// The text of the comment `commentID` (webhooks leave out private comments' text).
+    public func text(ofComment commentID: String, in response: HTTPResponse) -> String? {
+        commentObjects(in: response)?.first { "\($0["id"] ?? "")" == commentID }?["text"] as? String
+    }
+
     /// The bug's description: the text of comment 0.
     public func description(in response: HTTPResponse) -> String? {
         guard let comments = commentObjects(in: response) else { return nil }
         let first = comments.first { ($0["count"] as? Int) == 0 } ?? comments.first
         return first?["text"] as? String
+    }
+
+    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
+    public func identityRequest() -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, ["rest", "whoami"]), headers: headers)
+    }
+
+    public func login(in response: HTTPResponse) -> String? {
+        (Self.json(response) as? [String: Any])?["name"] as? String
     }
 }

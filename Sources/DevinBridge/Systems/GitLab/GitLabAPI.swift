@@ -26,4 +26,13 @@ public struct GitLabAPI: TicketAPI {
         guard let items = Self.json(response) as? [[String: Any]] else { return nil }
         return (items.compactMap { $0["body"] as? String }, items.count >= Self.pageSize)
     }
+
+    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
+    public func identityRequest() -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, ["user"]), headers: headers)
+    }
+
+    public func login(in response: HTTPResponse) -> String? {
+        (Self.json(response) as? [String: Any])?["username"] as? String
+    }
 }

@@ -28,4 +28,13 @@ public struct JiraAPI: TicketAPI {
         let total = object["total"] as? Int ?? 0
         return (items.compactMap { $0["body"] as? String }, (page - 1) * Self.pageSize + items.count < total)
     }
+
+    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
+    public func identityRequest() -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, ["rest", "api", "2", "myself"]), headers: headers)
+    }
+
+    public func login(in response: HTTPResponse) -> String? {
+        (Self.json(response) as? [String: Any])?["name"] as? String
+    }
 }

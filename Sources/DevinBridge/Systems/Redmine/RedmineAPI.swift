@@ -27,4 +27,14 @@ public struct RedmineAPI: TicketAPI {
         let journals = issue["journals"] as? [[String: Any]] ?? []
         return (journals.compactMap { $0["notes"] as? String }, false)
     }
+
+    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
+    public func identityRequest() -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, ["users", "current.json"]), headers: headers)
+    }
+
+    public func login(in response: HTTPResponse) -> String? {
+        guard let object = Self.json(response) as? [String: Any], let user = object["user"] as? [String: Any] else { return nil }
+        return user["login"] as? String
+    }
 }
