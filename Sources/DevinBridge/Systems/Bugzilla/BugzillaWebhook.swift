@@ -1,6 +1,10 @@
 /// Bugzilla webhooks (the Webhooks extension): `bug.create` creates; `bug.modify` acts on the
-/// keywords or whiteboard tags it adds (`event.changes[]`). Keywords and whiteboard tags
-/// (`[devin-autofix]` or plain words) act as labels. The id is `bug <id>`.
+/// keywords or whiteboard tags it adds (`event.changes[]`), or, when it adds none, on a change
+/// of `assigned_to` (its `added` login). Keywords and whiteboard tags (`[devin-autofix]` or plain
+/// words) act as labels. `comment.create` (BMO) is a comment: `bug.comment.id`, the author
+/// `event.user.login`, `bug.comment.body` (nil when absent or `is_private`: the bridge reads it
+/// through the API), `<bug page>#c<number>`; comment 0, the description, arrives with its bug and
+/// is ignored. The id is `bug <id>`.
 enum BugzillaDialect {
     static func decode(_ object: [String: JSONValue]) throws -> DecodedWebhook {
         let fields = Fields(object)
@@ -11,12 +15,13 @@ enum BugzillaDialect {
         let kind = routing.isEmpty
             ? "\(fields.string("event", "target") ?? "bug").\(fields.string("event", "action") ?? "")"
             : String(routing.split(separator: ":").first ?? "")
-        guard kind == "bug.create" || kind == "bug.modify" else {
-            return skipped("a \(kind.prefix(40)) event; only bug create and modify start sessions", fields)
+        guard kind == "bug.create" || kind == "bug.modify" || kind == "comment.create" else {
+            return skipped("a \(kind.prefix(40)) event; only bug create and modify and comment create are read", fields)
         }
         if fields.value(["bug", "is_private"]) == .bool(true) && fields.value(["bug", "summary"]) == nil {
             return skipped("a private bug: Bugzilla sends only its id", fields)
         }
+        if kind == "comment.create" { return try comment(fields) }
         let ticket = try ticket(fields)
         if kind == "bug.create" { return DecodedWebhook(ticket: ticket, event: .created) }
 
@@ -37,10 +42,34 @@ enum BugzillaDialect {
             }
             added += now.filter { !removed.contains($0.lowercased()) }
         }
-        if added.isEmpty {
-            return DecodedWebhook(ticket: ticket, event: .ignored("a change that added no keyword or whiteboard tag"))
+        if !added.isEmpty { return DecodedWebhook(ticket: ticket, event: .labelsAdded(added)) }
+        let assignment = fields.value(["event", "changes"])?.arrayValue?.first { $0["field"]?.stringValue == "assigned_to" }
+        if let assignment {
+            guard let login = assignment["added"]?.stringValue?.trimmingASCIIWhitespace(), !login.isEmpty else {
+                return DecodedWebhook(ticket: ticket, event: .ignored("an assignee change that assigned no one"))
+            }
+            return DecodedWebhook(ticket: ticket, event: .assigned([login]))
         }
-        return DecodedWebhook(ticket: ticket, event: .labelsAdded(added))
+        return DecodedWebhook(ticket: ticket, event: .ignored("a change that added no keyword or whiteboard tag"))
+    }
+
+    /// A `comment.create`: the comment in `bug.comment`, its author in `event.user`.
+    static func comment(_ fields: Fields) throws -> DecodedWebhook {
+        guard fields.value(["bug", "comment"]) != nil else { throw BridgeError.missingField("bug.comment") }
+        let ticket = try ticket(fields, isComment: true)
+        let number = fields.value(["bug", "comment", "number"])?.idText ?? fields.value(["bug", "comment", "count"])?.idText
+        if number == "0" {
+            return DecodedWebhook(ticket: ticket, event: .ignored("the bug's description (comment 0), which comes with its bug.create"))
+        }
+        let isPrivate = fields.value(["bug", "comment", "is_private"]) == .bool(true)
+        let body = try fields.optionalString(["bug", "comment", "body"])
+        let anchor = number.flatMap { text in text.allSatisfy(\.isASCII) && text.allSatisfy(\.isNumber) ? "#c\(text)" : nil }
+        let comment = TicketComment(
+            id: try fields.commentID(["bug", "comment", "id"]),
+            author: try fields.requiredLogin(["event", "user", "login"]),
+            body: isPrivate ? nil : body,
+            url: anchor.flatMap { anchor in ticket.url.map { $0 + anchor } })
+        return DecodedWebhook(ticket: ticket, event: .commented(comment))
     }
 
     static func skipped(_ reason: String, _ fields: Fields) -> DecodedWebhook {
@@ -48,7 +77,8 @@ enum BugzillaDialect {
         return .ignored(reason, source: .bugzilla, id: (try? fields.requiredID("bug", "id")).map { "bug \($0)" } ?? "-")
     }
 
-    static func ticket(_ fields: Fields) throws -> Ticket {
+    /// The bug; for a comment event, `bug.comment` is the new comment, not the description.
+    static func ticket(_ fields: Fields, isComment: Bool = false) throws -> Ticket {
         let number = try fields.requiredID("bug", "id")
         let id = "bug \(number)"
         try Ticket.validateID(id, field: "bug.id", source: .bugzilla)
@@ -60,7 +90,7 @@ enum BugzillaDialect {
         return Ticket(
             id: id,
             title: try fields.requiredString("bug", "summary"),
-            description: fields.string("bug", "description") ?? fields.string("bug", "comment", "body"),
+            description: fields.string("bug", "description") ?? (isComment ? nil : fields.string("bug", "comment", "body")),
             labels: labels,
             url: fields.url("bug", "url").flatMap { $0.contains("show_bug.cgi") ? $0 : nil },
             source: TicketSource.bugzilla.rawValue,

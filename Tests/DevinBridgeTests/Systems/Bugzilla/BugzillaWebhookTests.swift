@@ -4,7 +4,7 @@ import Testing
 
 // MARK: - Bugzilla
 
-@Suite("Bugzilla webhooks")
+@Suite("Bugzilla webhooks (bugs, comments, assignments)")
 struct BugzillaDialectTests {
     @Test("bug.create is a created ticket: bug <id>, keywords and whiteboard tags as labels, product/component")
     func create() throws {
@@ -106,17 +106,92 @@ struct BugzillaDialectTests {
         }
     }
 
-    @Test("a new comment or attachment on a bug is not the bug's creation", arguments: ["comment", "attachment"])
-    func commentIsNotCreation(_ target: String) throws {
+    @Test("a new attachment on a bug is ignored, not the bug's creation")
+    func attachmentIsNotCreation() throws {
         var object = try WebhookFixture.object("bugzilla-comment-create")
-        object["event"] = .object(["action": .string("create"), "target": .string(target), "routing_key": .string("\(target).create")])
+        object["event"] = .object(["action": .string("create"), "target": .string("attachment"), "routing_key": .string("attachment.create")])
         let webhook = try TicketSource.bugzilla.decode(object, headers: HTTPHeaders())
-        #expect(WebhookFixture.reason(webhook) != nil, "event: \(webhook.event)")
+        #expect(WebhookFixture.reason(webhook)?.contains("attachment.create") == true, "event: \(webhook.event)")
     }
 
     @Test("a private bug's reduced payload (id and is_private only) is skipped, not refused")
     func privateBug() throws {
         let webhook = try WebhookFixture.decode("bugzilla-private-bug-modify", as: .bugzilla)
         #expect(WebhookFixture.reason(webhook) != nil)
+    }
+
+    // MARK: Comments and assignments
+
+    @Test("comment.create is a comment: bug.comment id and body, the event's user; the comment is not the description")
+    func commentCreate() throws {
+        let webhook = try WebhookFixture.decode("bugzilla-comment-create", as: .bugzilla)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "bug 5678", title: "Monthly report crashes for empty months", description: nil,
+                labels: ["devin-autofix"], url: nil, source: "bugzilla", project: "Intranet/Reports"),
+            event: .commented(TicketComment(id: "99", author: "reporter@example.com", body: "Still happens on 2026-11."))))
+    }
+
+    @Test("a private comment has no body: the bridge reads it through the API")
+    func privateComment() throws {
+        let webhook = try WebhookFixture.decode("bugzilla-comment-create-private", as: .bugzilla)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "bug 5678", title: "Monthly report crashes for empty months", description: nil,
+                labels: ["devin-autofix"], url: nil, source: "bugzilla", project: "Intranet/Reports"),
+            event: .commented(TicketComment(id: "100", author: "alice@example.com", body: nil))))
+    }
+
+    @Test("a body sent with is_private is dropped all the same; the link points at the comment when the bug's page is known")
+    func privateBodyAndLink() throws {
+        let webhook = try WebhookFixture.decode(json: """
+            {"event":{"target":"comment","action":"create","user":{"login":"a@example.com"}},
+             "bug":{"id":7,"summary":"s","url":"https://bugzilla.example.com/show_bug.cgi?id=7","comment":{"id":"12","count":2,"is_private":true,"body":"secret"}}}
+            """, as: .bugzilla)
+        #expect(webhook.event == .commented(TicketComment(
+            id: "12", author: "a@example.com", body: nil, url: "https://bugzilla.example.com/show_bug.cgi?id=7#c2")))
+    }
+
+    @Test("comment 0 (the description) is ignored: it comes with its bug.create")
+    func descriptionComment() throws {
+        let webhook = try WebhookFixture.decode(json: """
+            {"event":{"routing_key":"comment.create","user":{"login":"a@example.com"}},"bug":{"id":7,"summary":"s","comment":{"id":11,"number":0,"body":"d"}}}
+            """, as: .bugzilla)
+        #expect(WebhookFixture.reason(webhook)?.contains("comment 0") == true)
+    }
+
+    @Test("a malformed comment throws an error naming the JSON path", arguments: [
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":7,"summary":"s"}}"#, BridgeError.missingField("bug.comment")),
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":7,"summary":"s","comment":{"body":"b"}}}"#, .missingField("bug.comment.id")),
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":7,"summary":"s","comment":{"id":true}}}"#, .invalidField("bug.comment.id", "must be a comment number")),
+        (#"{"event":{"routing_key":"comment.create"},"bug":{"id":7,"summary":"s","comment":{"id":1}}}"#, .missingField("event.user.login")),
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":7,"summary":"s","comment":{"id":1,"body":{"t":1}}}}"#, .invalidField("bug.comment.body", "must be a string")),
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":7,"comment":{"id":1}}}"#, .missingField("bug.summary")),
+        (#"{"event":{"routing_key":"comment.create","user":{"login":"a"}},"bug":{"id":"7x","summary":"s","comment":{"id":1}}}"#, .invalidField("bug.id", TicketIDShape(.bugzilla).rule)),
+    ])
+    func malformedComment(_ json: String, _ expected: BridgeError) {
+        #expect(throws: expected) {
+            try WebhookFixture.decode(json: json, as: .bugzilla)
+        }
+    }
+
+    @Test("a bug.modify that changes assigned_to assigns the added login")
+    func assignee() throws {
+        let webhook = try WebhookFixture.decode("bugzilla-bug-modify-assignee", as: .bugzilla)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "bug 5680", title: "Search is slow for long queries", labels: ["perf"],
+                url: "https://bugzilla.example.com/show_bug.cgi?id=5680", source: "bugzilla", project: "Intranet/Search"),
+            event: .assigned(["devin-bot@example.com"])))
+    }
+
+    @Test("an added keyword wins over an assignee change; an empty assignee assigns no one", arguments: [
+        (#"[{"field":"assigned_to","removed":"a","added":"b"},{"field":"keywords","removed":"","added":"devin-autofix"}]"#, TicketEvent.labelsAdded(["devin-autofix"])),
+        (#"[{"field":"assigned_to","removed":"a","added":"b"},{"field":"keywords","removed":"x","added":""}]"#, .assigned(["b"])),
+        (#"[{"field":"assigned_to","removed":"a","added":""}]"#, .ignored("an assignee change that assigned no one")),
+    ])
+    func assigneePrecedence(_ changes: String, _ event: TicketEvent) throws {
+        let webhook = try WebhookFixture.decode(json: #"{"event":{"action":"modify","changes":\#(changes)},"bug":{"id":1,"summary":"s"}}"#, as: .bugzilla)
+        #expect(webhook.event == event)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 // MARK: - GitHub
 
-@Suite("GitHub issue webhooks")
+@Suite("GitHub issue, comment and assignment webhooks")
 struct GitHubDialectTests {
     static let issues = [("X-GitHub-Event", "issues")]
 
@@ -60,7 +60,6 @@ struct GitHubDialectTests {
     @Test("events other than issues are ignored without reading an issue", arguments: [
         ("ping", "github-ping", "ping"),
         ("push", "github-push", "push"),
-        ("issue_comment", "github-issues-opened", "issue_comment"),
         ("Push", "gitlab-push", "push"),
     ])
     func otherEvents(_ event: String, _ fixture: String, _ word: String) throws {
@@ -108,5 +107,101 @@ struct GitHubDialectTests {
             try WebhookFixture.decode(json: #"{"action":"opened","issue":{"number":1,"title":"t"},"repository":{"full_name":"\#(name)"}}"#,
                                       as: .github, headers: Self.issues)
         }
+    }
+
+    // MARK: Comments and assignments
+
+    static let issueComment = [("X-GitHub-Event", "issue_comment")]
+
+    @Test("issue_comment/created is a comment with every field, on the ticket as an issue event reads it")
+    func commentCreated() throws {
+        let webhook = try WebhookFixture.decode("github-issue-comment-created", as: .github, headers: Self.issueComment)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "acme/shop#42", title: "Checkout total ignores the discount code",
+                description: "Apply SAVE10 at checkout: the total does not change.\n\nExpected: 10% off.",
+                labels: ["bug", "devin-autofix"], url: "https://github.com/acme/shop/issues/42",
+                source: "github", project: "acme/shop"),
+            event: .commented(TicketComment(
+                id: "3001000001", author: "alice", body: "@devin-bot please also cover the percentage codes.",
+                url: "https://github.com/acme/shop/issues/42#issuecomment-3001000001", association: "MEMBER", authorIsBot: false))))
+        #expect(WebhookFixture.rules.decide(webhook) == .failure(SkipReason("a comment; comments are handled by the comment rules")))
+    }
+
+    @Test("without X-GitHub-Event a body with an issue and a comment is a comment")
+    func commentWithoutHeader() throws {
+        let webhook = try WebhookFixture.decode("github-issue-comment-created", as: .github)
+        guard case .commented(let comment) = webhook.event else { Issue.record("not a comment: \(webhook.event)"); return }
+        #expect(comment.id == "3001000001")
+    }
+
+    @Test("a bot's comment is marked; a comment without association, body or link keeps them nil")
+    func botComment() throws {
+        let webhook = try WebhookFixture.decode(json: """
+            {"action":"created","issue":{"number":1,"title":"t"},"repository":{"full_name":"acme/shop"},
+             "comment":{"id":"17","user":{"login":"devin-bot[bot]","type":"Bot"},"body":null,"html_url":"javascript:x"}}
+            """, as: .github, headers: Self.issueComment)
+        #expect(webhook.event == .commented(TicketComment(id: "17", author: "devin-bot[bot]", body: nil, url: nil, association: nil, authorIsBot: true)))
+        #expect(webhook.ticket.id == "acme/shop#1")
+    }
+
+    @Test("a comment on a pull request is ignored with the reason")
+    func pullRequestComment() throws {
+        let webhook = try WebhookFixture.decode("github-pr-comment", as: .github, headers: Self.issueComment)
+        #expect(WebhookFixture.reason(webhook) == "a comment on a pull request")
+        #expect(webhook.ticket.id == "acme/shop#44")
+    }
+
+    @Test("an edited or deleted comment is ignored with the action in the reason", arguments: ["edited", "deleted"])
+    func commentActions(_ action: String) throws {
+        var object = try WebhookFixture.object("github-issue-comment-created")
+        object["action"] = .string(action)
+        let webhook = try TicketSource.github.decode(object, headers: HTTPHeaders(Self.issueComment))
+        let reason = try #require(WebhookFixture.reason(webhook))
+        #expect(reason.contains(action))
+        #expect(webhook.ticket.id == "acme/shop#42")
+    }
+
+    @Test("a malformed comment throws an error naming the JSON path", arguments: [
+        (#"{"action":"created","issue":{"number":1,"title":"t"}}"#, BridgeError.missingField("comment.id")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":"1; rm","user":{"login":"a"}}}"#, .invalidField("comment.id", "must be a comment number")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":-5,"user":{"login":"a"}}}"#, .invalidField("comment.id", "must be a comment number")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":1.5,"user":{"login":"a"}}}"#, .invalidField("comment.id", "must be a comment number")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":1}}"#, .missingField("comment.user.login")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":1,"user":{"login":7}}}"#, .invalidField("comment.user.login", "must be a string")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":1,"user":{"login":""}}}"#, .invalidField("comment.user.login", "is empty")),
+        (#"{"action":"created","issue":{"number":1,"title":"t"},"comment":{"id":1,"user":{"login":"a"},"body":["x"]}}"#, .invalidField("comment.body", "must be a string")),
+        (#"{"action":"created","issue":{"number":1},"comment":{"id":1,"user":{"login":"a"}}}"#, .missingField("issue.title")),
+        (#"{"action":"created","comment":{"id":1,"user":{"login":"a"}}}"#, .missingField("issue.number")),
+    ])
+    func malformedComment(_ json: String, _ expected: BridgeError) {
+        #expect(throws: expected) {
+            try WebhookFixture.decode(json: json, as: .github, headers: Self.issueComment)
+        }
+    }
+
+    @Test("issues/assigned assigns the top-level assignee, not every assignee of the issue")
+    func assigned() throws {
+        let webhook = try WebhookFixture.decode("github-issues-assigned", as: .github, headers: Self.issues)
+        #expect(webhook == DecodedWebhook(
+            ticket: Ticket(
+                id: "acme/shop#43", title: "Search returns deleted products",
+                description: "Deleted products still show up in search results.", labels: ["bug"],
+                url: "https://github.com/acme/shop/issues/43", source: "github", project: "acme/shop"),
+            event: .assigned(["devin-bot"])))
+        #expect(WebhookFixture.rules.decide(webhook) == .failure(SkipReason("an assignment; assignments are handled by the assignment rule")))
+    }
+
+    @Test("an assigned event without its assignee throws naming assignee.login; unassigned is ignored")
+    func assignedMalformed() throws {
+        #expect(throws: BridgeError.missingField("assignee.login")) {
+            try WebhookFixture.decode(json: #"{"action":"assigned","issue":{"number":1,"title":"t"}}"#, as: .github, headers: Self.issues)
+        }
+        #expect(throws: BridgeError.invalidField("assignee.login", "must be a string")) {
+            try WebhookFixture.decode(json: #"{"action":"assigned","issue":{"number":1,"title":"t"},"assignee":{"login":3}}"#, as: .github, headers: Self.issues)
+        }
+        let unassigned = try WebhookFixture.decode(json: #"{"action":"unassigned","issue":{"number":1,"title":"t"},"assignee":{"login":"a"}}"#,
+                                                   as: .github, headers: Self.issues)
+        #expect(WebhookFixture.reason(unassigned)?.contains("unassigned") == true)
     }
 }
