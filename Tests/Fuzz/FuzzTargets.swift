@@ -127,10 +127,23 @@ func fuzzTickets(_ bytes: [UInt8]) {
     let form = (try? RequestBody.json(bytes)) ?? []
     for input in [bytes, form] {
         guard let object = try? JSONValue.parseObject(input) else { continue }
+        let headerSets: [[(String, String)]] = [
+            [("x-github-event", "issues"), ("x-gitea-event", "issues")],
+            [("x-github-event", "issue_comment"), ("x-gitea-event", "issue_comment")],
+            [("x-gitlab-event", "Note Hook")],
+        ]
         for source in TicketSource.allCases {
+          for headers in headerSets {
             do {
-                let webhook = try source.decode(object, headers: HTTPHeaders([("x-github-event", "issues"), ("x-gitea-event", "issues")]))
+                let webhook = try source.decode(object, headers: HTTPHeaders(headers))
                 if case .ignored = webhook.event { continue }
+                if case .commented(let comment) = webhook.event {
+                    let text = comment.body ?? ""
+                    _ = CommentRules().mention(in: text)
+                    let message = ForwardedMessage.render(ticket: webhook.ticket.id, source: source, comment: comment, body: text, marker: "m")
+                    checkVisible(message, allowNewlines: true, "a forwarded message")
+                    check(message.utf8.count < 200_000, "message not capped")
+                }
                 check(!webhook.ticket.id.isEmpty, "empty id")
                 check(TicketIDShape(source).matches(webhook.ticket.id), "an id not shaped like a \(source) id")
                 let builder = PromptBuilder(ticketURLTemplate: "https://tickets.example/{id}", hasTicketToken: true)
@@ -148,6 +161,7 @@ func fuzzTickets(_ bytes: [UInt8]) {
             } catch {
                 check(false, "unexpected error type")
             }
+          }
         }
     }
 }
