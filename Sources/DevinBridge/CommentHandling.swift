@@ -28,11 +28,19 @@ extension Handler {
         }
         var checked = comment
         checked.body = text
+        let mention = rules.mention(in: text)
+        // The cheap answer first: a comment that cannot go anywhere costs no API call.
+        if !mention.mentioned && rules.forward == .mentions {
+            if let refusal = rules.refusal(of: checked, source: source, botLogin: nil), refusal == "the bridge's own comment" { return skip(refusal) }
+            guard MessageForwarder.sessionRecord(ticket: ticket.id, source: source, configuration: configuration, store: store) != nil else {
+                return skip("no session for this ticket, and the comment does not mention @\(rules.handle)")
+            }
+            return skip("the comment does not mention @\(rules.handle) (FORWARD_COMMENTS=mentions; set all to forward every comment)")
+        }
         let botLogin = TokenUser.login(source: source, configuration: configuration, store: store, transport: transport,
                                        clock: clock, timeout: deadline.budget(min(3, configuration.timeoutSeconds)))
         if let refusal = rules.refusal(of: checked, source: source, botLogin: botLogin) { return skip(refusal) }
 
-        let mention = rules.mention(in: text)
         let client = DevinClient(configuration: configuration, transport: transport)
         let forwarder = MessageForwarder(store: store, client: client, configuration: configuration, clock: clock)
         guard let record = MessageForwarder.sessionRecord(ticket: ticket.id, source: source, configuration: configuration, store: store) else {

@@ -64,6 +64,8 @@ public struct ForwardedMessage: Codable, Equatable, Sendable {
         let cleaned = PromptBuilder.clean(body, limit: PromptBuilder.maxDescriptionCharacters, keepNewlines: true)
         var text = cleaned.text
         if cleaned.truncated { text += "\n[comment truncated by the bridge]" }
+        // The link is the sender's too: inside the fence.
+        if let url = comment.url, PromptBuilder.isPlainURL(url) { text += "\n\nComment link: \(url)" }
         let fence = PromptBuilder.fence(for: text)
         var parts = ["A new comment on ticket \(ticket) (from \(source.rawValue)) by \(author)."]
         parts.append("""
@@ -74,9 +76,6 @@ public struct ForwardedMessage: Codable, Equatable, Sendable {
             \(text)
             \(fence)
             """)
-        if let url = comment.url, PromptBuilder.isPlainURL(url) {
-            parts.append("Comment link (from the sender): \(url)")
-        }
         parts.append("(\(marker))")
         return parts.joined(separator: "\n\n")
     }

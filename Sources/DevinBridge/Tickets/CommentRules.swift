@@ -82,10 +82,11 @@ public struct CommentRules: Sendable, Equatable {
 
     // MARK: Decisions
 
-    /// Whether `text` mentions the handle (`@devin`, any case, as a whole word), and the command
+    /// Whether `text` mentions the handle (`@devin`, or Jira's `[~devin]`, any case, as a whole word), and the command
     /// word right after it (`@devin plan ...` -> `plan`).
     public func mention(in text: String) -> (mentioned: Bool, command: String?) {
-        let lower = text.lowercased()
+        // Jira Server writes a mention as `[~user]`: read it as `@user`.
+        let lower = text.lowercased().replacingOccurrences(of: "[~" + handle.lowercased() + "]", with: "@" + handle.lowercased())
         let needle = "@" + handle.lowercased()
         var searchStart = lower.startIndex
         while let range = lower.range(of: needle, range: searchStart..<lower.endIndex) {

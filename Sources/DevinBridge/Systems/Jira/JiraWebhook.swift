@@ -36,7 +36,10 @@ enum JiraDialect {
         }
         if let change = items.first(where: { $0["field"]?.stringValue?.lowercased() == "assignee" }) {
             let ticket = try Self.ticket(fields)
-            let logins = [change["to"]?.stringValue, change["toString"]?.stringValue]
+            // The user name is in the issue's assignee (`name`); the changelog has the key
+            // (`JIRAUSER…` on Jira 8+) and the display name.
+            let logins = [fields.string("issue", "fields", "assignee", "name"), change["to"]?.stringValue,
+                          fields.string("issue", "fields", "assignee", "key"), change["toString"]?.stringValue]
                 .compactMap { $0?.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
             if logins.isEmpty { return DecodedWebhook(ticket: ticket, event: .ignored("an assignee change that assigned no one")) }
             return DecodedWebhook(ticket: ticket, event: .assigned(logins.uniqueLogins()))
@@ -90,6 +93,8 @@ enum JiraDialect {
         func walk(_ node: JSONValue, depth: Int) {
             guard depth < 64 else { return }
             if let text = node["text"]?.stringValue { parts.append(text) }
+            // Jira Cloud's mention node: `@Name` in `attrs.text`.
+            if node["type"]?.stringValue == "mention", let text = node["attrs"]?["text"]?.stringValue { parts.append(text) }
             for child in node["content"]?.arrayValue ?? [] { walk(child, depth: depth + 1) }
             if node["type"]?.stringValue == "paragraph" { parts.append("\n") }
         }

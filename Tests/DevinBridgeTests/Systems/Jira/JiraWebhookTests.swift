@@ -171,7 +171,7 @@ struct JiraDialectTests {
 
         var both = try WebhookFixture.object("jira-issue-updated-assignee")
         both["comment"] = comment
-        #expect(try TicketSource.jira.decode(both, headers: HTTPHeaders()).event == .assigned(["JIRAUSER10100", "Devin Bot"]))
+        #expect(try TicketSource.jira.decode(both, headers: HTTPHeaders()).event == .assigned(["devin-bot", "JIRAUSER10100", "Devin Bot"]))
 
         let labelsAndAssignee = try WebhookFixture.decode(json: """
             {"webhookEvent":"jira:issue_updated","issue":{"key":"PROJ-1","fields":{"summary":"s"}},
@@ -180,14 +180,14 @@ struct JiraDialectTests {
         #expect(labelsAndAssignee.event == .labelsAdded(["devin-autofix"]))
     }
 
-    @Test("a changelog assignee item assigns its user key and display name")
+    @Test("an assignee change assigns the user name (from the issue), its key and display name")
     func assignee() throws {
         let webhook = try WebhookFixture.decode("jira-issue-updated-assignee", as: .jira)
         #expect(webhook == DecodedWebhook(
             ticket: Ticket(
                 id: "PROJ-124", title: "Add CSV export to the audit log", description: "Auditors want the log as CSV.",
                 labels: ["audit"], url: "https://jira.example.com/browse/PROJ-124", source: "jira", project: "PROJ"),
-            event: .assigned(["JIRAUSER10100", "Devin Bot"])))
+            event: .assigned(["devin-bot", "JIRAUSER10100", "Devin Bot"])))
     }
 
     @Test("assignee items: empty parts dropped, an unassignment assigns no one", arguments: [
