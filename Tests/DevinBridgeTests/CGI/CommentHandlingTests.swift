@@ -127,3 +127,45 @@ struct CommentHandlingTests {
         #expect(AdminCommands.why("acme/shop#999", configuration: configuration).stdout.contains("no delivery"))
     }
 }
+
+/// Answers by URL: a closure per request.
+final class RoutedTransport: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var sent: [HTTPRequest] = []
+    let route: @Sendable (HTTPRequest) -> HTTPResponse
+    init(_ route: @escaping @Sendable (HTTPRequest) -> HTTPResponse) { self.route = route }
+    func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError> {
+        lock.lock(); sent.append(request); lock.unlock()
+        return .success(route(request))
+    }
+}
+
+@Suite("Bugzilla's private comments")
+struct BugzillaPrivateCommentTests {
+    @Test("a private comment's text, left out of the webhook, is read through the API before the decision")
+    func privateComment() throws {
+        var configuration = makeConfiguration()
+        configuration.ticketAPIBases = [.bugzilla: "https://bugzilla.example.com"]
+        configuration.comments.apiUser = "bridge-bot@example.com"
+        let transport = RoutedTransport { request in
+            if request.url.hasSuffix("/rest/bug/5678/comment") {
+                return HTTPResponse(status: 200, body: Array(#"{"bugs":{"5678":{"comments":[{"id":90,"count":0,"text":"Crashes for empty months."},{"id":100,"count":4,"text":"@devin please cover February too"}]}}}"#.utf8))
+            }
+            if request.url.hasSuffix("/sessions") {
+                return HTTPResponse(status: 200, body: Array(#"{"session_id":"ses_b","url":"https://app.devin.example/sessions/ses_b"}"#.utf8))
+            }
+            return HTTPResponse(status: 201, body: Array("{}".utf8))
+        }
+        let body = try WebhookFixture.bytes("bugzilla-comment-create-private")
+        let handler = Handler(report: makeReport(configuration), transport: transport, clock: SteppingClock(stepMilliseconds: 1).clock)
+        let outcome = handler.handle(CGIRequestHead(environment: [
+            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": String(body.count), "PATH_INFO": "/bugzilla",
+            "HTTP_X_HUB_SIGNATURE_256": signature(body.text),
+        ]), readBody: ByteSource(body).read)
+        #expect(outcome.log["decision"] == "created", "\(outcome.log)")
+        let create = try #require(transport.sent.first { $0.url.hasSuffix("/sessions") })
+        let prompt = try #require(try jsonObject(create.body)["prompt"] as? String)
+        #expect(prompt.contains("@devin please cover February too"))
+        #expect(prompt.contains("Crashes for empty months."))
+    }
+}
