@@ -154,6 +154,9 @@ public struct Handler: Sendable {
 
         let key = TicketKey(source: ticket.source, ticket: ticket.id, label: trigger.name)
         let client = DevinClient(configuration: configuration, transport: transport)
+        let repository = configuration.scope.repository(for: ticket)
+        log.set("repos", repository.repository ?? "none (\(repository.reason ?? "unknown"))")
+        if let limit = configuration.scope.acuLimit(for: trigger) { log.set("max_acu", String(limit)) }
         if configuration.dryRun {
             // The real tag needs the installation key; a dry run reads it when it can.
             let tag = FileStateStore.existingInstallationKey(in: configuration.stateDirectory)
@@ -242,8 +245,10 @@ public struct Handler: Sendable {
     /// The session request for a ticket that triggered.
     public static func sessionRequest(for ticket: Ticket, trigger: TriggerLabel, adoptionTag: String,
                                       configuration: Configuration, request: (author: String, text: String)? = nil) -> SessionCreateRequest {
-        let builder = PromptBuilder(configuration: configuration)
-        return SessionCreateRequest(
+        var builder = PromptBuilder(configuration: configuration)
+        let repository = configuration.scope.repository(for: ticket).repository
+        builder.repository = repository
+        var session = SessionCreateRequest(
             prompt: builder.prompt(for: ticket, request: request),
             title: builder.title(for: ticket),
             tags: ["ticket:\(ticket.id)", trigger.name, "devin-bridge", adoptionTag],
@@ -251,6 +256,9 @@ public struct Handler: Sendable {
             session_secrets: configuration.ticketAPIToken.map {
                 [.init(key: "TICKET_API_TOKEN", value: $0.value, sensitive: true)]
             })
+        session.repos = repository.map { [$0] }
+        session.max_acu_limit = configuration.scope.acuLimit(for: trigger)
+        return session
     }
 
     private func health() -> CGIResponse {

@@ -93,6 +93,11 @@ def validate(body):
             errors.append({"loc": ["body", name], "msg": f"Input should be a valid {kind.__name__}", "type": "type_error", "input": value})
     if isinstance(body.get("prompt"), str) and not body["prompt"].strip():
         errors.append({"loc": ["body", "prompt"], "msg": "String should have at least 1 character", "type": "string_too_short"})
+    if isinstance(body.get("max_acu_limit"), int) and not isinstance(body["max_acu_limit"], bool) and body["max_acu_limit"] <= 0:
+        errors.append({"loc": ["body", "max_acu_limit"], "msg": "Input should be greater than 0", "type": "greater_than"})
+    for i, repo in enumerate(body.get("repos") or []):
+        if not isinstance(repo, str) or not repo:
+            errors.append({"loc": ["body", "repos", i], "msg": "Input should be a valid string", "type": "string_type"})
     for i, tag in enumerate(body.get("tags") or []):
         if not isinstance(tag, str):
             errors.append({"loc": ["body", "tags", i], "msg": "Input should be a valid string", "type": "string_type"})
@@ -361,6 +366,7 @@ def make_handler(state):
                 "status": "new", "status_detail": None, "tags": body.get("tags") or [], "org_id": args.org,
                 "created_at": now, "updated_at": now, "acus_consumed": 0, "pull_requests": [],
                 "title": body.get("title"), "playbook_id": body.get("playbook_id"),
+                "repos": body.get("repos"), "max_acu_limit": body.get("max_acu_limit"),
             }
             with state.lock:
                 state.sessions.append(session)

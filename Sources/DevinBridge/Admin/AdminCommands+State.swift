@@ -220,6 +220,10 @@ extension AdminCommands {
         let entries = store.allOutbox()
         for record in created.prefix(limit) {
             out += "  \(format(record.createdAt))  \(record.ticket) [\(record.label)]  \(record.sessionID ?? "")  \(record.url ?? "")\n"
+            if record.request.repos != nil || record.request.max_acu_limit != nil {
+                out += "      repository: \(record.request.repos?.joined(separator: ", ") ?? "none")"
+                    + ", ACU limit: \(record.request.max_acu_limit.map(String.init) ?? "none")\n"
+            }
             if let session = record.session {
                 out += "      session: \(session.status)" + (session.statusDetail.map { " (\($0))" } ?? "")
                     + (session.ended ? ", ended" : "") + ", checked \(format(session.checkedAt))\n"

@@ -47,6 +47,8 @@ public struct Configuration: Sendable {
     public var ticketComments: CommentLevel = .all
     /// The comment rules (`DEVIN_HANDLE`, `FORWARD_COMMENTS`, `MENTION_COMMANDS`, ...).
     public var comments: CommentRules = CommentRules()
+    /// `REPOSITORY_MAP`, `MAX_ACU_LIMIT`, `MAX_ACU_LIMITS`.
+    public var scope: SessionScope = SessionScope()
 
     public static let defaultFile = "/etc/devin-bridge/bridge.conf"
     public static let defaultTriggerLabels = "devin-autofix,devin-feature"
@@ -69,6 +71,7 @@ public struct Configuration: Sendable {
         "ALLOW_STATIC_TOKEN", "TOKEN_HEADER", "TICKET_SOURCE", "WEBHOOK_TOKEN", "WEBHOOK_TOKEN_PREVIOUS",
         "TICKET_API_BASE", "TICKET_COMMENTS", "DEVIN_HANDLE", "FORWARD_COMMENTS", "MENTION_COMMANDS", "MENTION_PLAYBOOK",
         "ASSIGNEES", "ASSIGNMENT_PLAYBOOK", "ALLOWED_AUTHORS", "ALLOWED_ASSOCIATIONS", "TICKET_API_USER",
+        "REPOSITORY_MAP", "MAX_ACU_LIMIT", "MAX_ACU_LIMITS",
     ] + perSenderKeys + perSystemAPIKeys
     /// `TICKET_API_BASE_<SYSTEM>` and `TICKET_API_TOKEN_<SYSTEM>`, per ticketing system with an API.
     public static let perSystemAPIKeys: [String] = TicketSource.allCases.filter { $0 != .generic }.flatMap { source -> [String] in
@@ -264,6 +267,12 @@ extension Configuration {
         } catch {
             problems.append("\(error)")
         }
+        var scope = SessionScope()
+        do {
+            scope = try SessionScope.parse(settings: { optional($0) }, triggers: triggerLabels)
+        } catch {
+            problems.append("\(error)")
+        }
         var ticketComments = CommentLevel.all
         if let text = optional("TICKET_COMMENTS") {
             if let level = CommentLevel(rawValue: text.lowercased()) { ticketComments = level } else {
@@ -442,7 +451,7 @@ extension Configuration {
                 tokenHeader: tokenHeader, ticketSource: source, webhookTokens: webhookTokens,
                 senderSecrets: senderSecrets, senderTokens: senderTokens, ticketAPIBase: ticketAPIBase,
                 ticketAPIBases: ticketAPIBases, ticketAPITokens: ticketAPITokens, ticketComments: ticketComments,
-                comments: commentRules)
+                comments: commentRules, scope: scope)
         }
         return ConfigurationReport(
             file: fileRead, settings: settings, origins: origins,

@@ -152,6 +152,8 @@ extension DeliveryRecord {
             else { throw invalid("holds an invalid session id") }
         }
         if let url, !PromptBuilder.isPlainURL(url) { throw invalid("holds an invalid session URL") }
+        if let repos = request.repos, repos.count > 10 || !repos.allSatisfy(SessionScope.isRepository) { throw invalid("holds an invalid repository") }
+        if let limit = request.max_acu_limit, limit <= 0 { throw invalid("holds an invalid ACU limit") }
         guard attempts >= 0, attempts < 1_000_000, deliveries.count <= 10 else { throw invalid("holds impossible counts") }
         if let session {
             guard SessionSnapshot.word(session.status) == session.status, session.pullRequests.count <= 100,

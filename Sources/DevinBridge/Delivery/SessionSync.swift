@@ -89,6 +89,6 @@ public struct SessionSync: Sendable {
     /// The "Devin is on it" comment for a created record.
     public static func acknowledgement(for record: DeliveryRecord) -> TicketUpdate? {
         guard record.state == .created, let url = record.url else { return nil }
-        return .started(sessionURL: url, label: record.label, playbook: record.request.playbook_id)
+        return .started(sessionURL: url, label: record.label, playbook: record.request.playbook_id, acuLimit: record.request.max_acu_limit)
     }
 }

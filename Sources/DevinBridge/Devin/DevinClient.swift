@@ -13,6 +13,10 @@ public struct SessionCreateRequest: Codable, Equatable, Sendable {
     public var tags: [String]
     public var playbook_id: String?
     public var session_secrets: [SessionSecret]?
+    /// The repository the session works in (`owner/repo`).
+    public var repos: [String]? = nil
+    /// The most ACUs the session may spend.
+    public var max_acu_limit: Int? = nil
 
     /// A copy whose secret values are masked, for dry runs and logs.
     public var masked: SessionCreateRequest {

@@ -12,6 +12,8 @@ public struct PromptBuilder: Sendable {
     public var ticketAPIDocsURL: String?
     public var ticketURLTemplate: String?
     public var hasTicketToken: Bool
+    /// The repository the session works in (shape-checked: it carries no words).
+    public var repository: String?
     /// Origins (`https://host[:port]`) of the configured ticketing system: `TICKET_URL_TEMPLATE`'s
     /// and `TICKET_API_BASE`'s. Only a payload link to one of them stands outside the fence.
     public var trustedOrigins: [String]
@@ -100,6 +102,9 @@ public struct PromptBuilder: Sendable {
             """)
 
         var steps = ["Reference ticket \(id) in your commit message."]
+        if let repository, SessionScope.isRepository(repository) {
+            steps.insert("The code is in the repository \(repository).", at: 0)
+        }
         var comment = "When done, post a comment on ticket \(id) with a summary of your changes and a link to the pull request"
         if let docs = ticketAPIDocsURL {
             comment += ". Use the ticketing system's API to post the comment; its documentation is at \(docs)"

@@ -11,6 +11,19 @@ public struct Ticket: Equatable, Sendable {
     public var source: String
     /// The project or repository, when the payload names one (`group/project`, `PROJ`).
     public var project: String?
+    /// The project is a group, not a repository (a GitLab group's epic).
+    public var projectIsGroup = false
+
+    /// The code repository the ticket belongs to, when the payload names one (GitHub, GitLab,
+    /// Gitea/Forgejo: their project is the repository, `owner/repo`, `group/project`); other
+    /// systems map their project to one (`REPOSITORY_MAP`).
+    public var repository: String? {
+        guard !projectIsGroup, let source = TicketSource(rawValue: source) else { return nil }
+        switch source {
+        case .github, .gitea, .forgejo, .gitlab: return project
+        default: return nil
+        }
+    }
 
     public init(id: String, title: String, description: String? = nil, labels: [String] = [],
                 url: String? = nil, source: String = "generic", project: String? = nil) {

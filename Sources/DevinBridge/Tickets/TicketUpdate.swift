@@ -3,7 +3,7 @@ import Foundation
 /// Something the ticket is told about its session: the comments the bridge posts.
 public enum TicketUpdate: Equatable, Sendable {
     /// The session was created (or an earlier attempt's was adopted).
-    case started(sessionURL: String, label: String, playbook: String?)
+    case started(sessionURL: String, label: String, playbook: String?, acuLimit: Int? = nil)
     case pullRequest(sessionURL: String, url: String)
     /// Devin asks the user something; `count` tells one wait from the next.
     case waitingForUser(sessionURL: String, count: Int)
@@ -57,8 +57,11 @@ public enum TicketUpdate: Equatable, Sendable {
         }
         var lines: [String]
         switch self {
-        case .started(let url, let label, let playbook):
-            let how = "Started by the label \(code(label))" + (playbook.map { " with the playbook \(code($0))" } ?? "") + "."
+        case .started(let url, let label, let playbook, let acuLimit):
+            let trigger = label == CommentRules.mentionLabel ? "a mention" : label == CommentRules.assignmentLabel ? "an assignment"
+                : "the label \(code(label))"
+            let how = "Started by \(trigger)" + (playbook.map { " with the playbook \(code($0))" } ?? "")
+                + (acuLimit.map { ", within at most \($0) ACUs" } ?? "") + "."
             lines = ["Devin is on it: \(link("the Devin session", url)).", how,
                      "This ticket hears back here when a pull request opens and when the session ends."]
         case .pullRequest(let session, let url):

@@ -87,7 +87,7 @@ enum GitLabDialect {
         try Ticket.validateID(id, field: "\(object).iid", source: .gitlab)
         var labels = object == "object_attributes" ? try fields.names("labels") : []
         if labels.isEmpty { labels = try fields.names(object, "labels") }
-        return Ticket(
+        var ticket = Ticket(
             id: id,
             title: try fields.requiredString(object, "title"),
             description: fields.string(object, "description"),
@@ -95,6 +95,9 @@ enum GitLabDialect {
             url: fields.url(object, "url"),
             source: TicketSource.gitlab.rawValue,
             project: project)
+        // A project is a repository; a group (an epic's) is not.
+        ticket.projectIsGroup = fields.string("project", "path_with_namespace") == nil
+        return ticket
     }
 
     /// `https://gitlab.example.com/groups/acme/platform/-/epics/4` -> `acme/platform`.
