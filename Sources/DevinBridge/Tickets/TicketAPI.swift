@@ -76,6 +76,46 @@ extension TicketAPI {
     }
 }
 
+/// The forges' shape (GitHub, GitLab, Gitea/Forgejo): `POST <path>` with `{"body": markdown}`,
+/// `GET <path>?<paging>` answering a JSON array of `{"body"}`, and `GET /user` answering the login.
+protocol ForgeCommentAPI: TicketAPI {
+    var base: String { get }
+    var headers: [String: String] { get }
+    /// The comments' path segments.
+    var path: [String] { get }
+    /// The query that asks for one page of `pageSize` comments.
+    func pageQuery(_ page: Int) -> String
+    static var pageSize: Int { get }
+    /// The field of `GET /user`'s answer that holds the login.
+    static var loginField: String { get }
+}
+
+extension ForgeCommentAPI {
+    public var markup: CommentMarkup { .markdown }
+
+    public func postComment(_ body: String) -> HTTPRequest {
+        HTTPRequest(method: "POST", url: Self.url(base, path), headers: headers, body: Self.jsonBody(["body": body]))
+    }
+
+    public func listComments(page: Int) -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, path, query: pageQuery(page)), headers: headers)
+    }
+
+    public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
+        guard let items = Self.json(response) as? [[String: Any]] else { return nil }
+        return (items.compactMap { $0["body"] as? String }, items.count >= Self.pageSize)
+    }
+
+    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
+    public func identityRequest() -> HTTPRequest {
+        HTTPRequest(method: "GET", url: Self.url(base, ["user"]), headers: headers)
+    }
+
+    public func login(in response: HTTPResponse) -> String? {
+        (Self.json(response) as? [String: Any])?[Self.loginField] as? String
+    }
+}
+
 /// The client for a ticket's system, at the configured base with the configured token: the
 /// token only ever goes to that host, never to one a payload names. Nil when the system has no
 /// API configured or the id is not addressable.

@@ -2,38 +2,17 @@
 /// `POST /repos/{owner}/{repo}/issues/{number}/comments` with `{"body": markdown}`, authenticated
 /// with `Authorization: Bearer`. The token needs "Issues: write" on the repository (a fine-grained
 /// token) or the `repo` scope (a classic one).
-public struct GitHubAPI: TicketAPI {
+public struct GitHubAPI: ForgeCommentAPI {
     public let base: String
     let token: Secret
     public let owner: String, repo: String, number: String
-    public var markup: CommentMarkup { .markdown }
     static let pageSize = 100
+    static let loginField = "login"
 
     var headers: [String: String] {
         ["Authorization": "Bearer \(token.value)", "Accept": "application/vnd.github+json",
          "Content-Type": "application/json", "User-Agent": "devin-bridge", "X-GitHub-Api-Version": "2022-11-28"]
     }
     var path: [String] { ["repos", owner, repo, "issues", number, "comments"] }
-
-    public func postComment(_ body: String) -> HTTPRequest {
-        HTTPRequest(method: "POST", url: Self.url(base, path), headers: headers, body: Self.jsonBody(["body": body]))
-    }
-
-    public func listComments(page: Int) -> HTTPRequest {
-        HTTPRequest(method: "GET", url: Self.url(base, path, query: "per_page=\(Self.pageSize)&page=\(page)"), headers: headers)
-    }
-
-    public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
-        guard let items = Self.json(response) as? [[String: Any]] else { return nil }
-        return (items.compactMap { $0["body"] as? String }, items.count >= Self.pageSize)
-    }
-
-    /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
-    public func identityRequest() -> HTTPRequest {
-        HTTPRequest(method: "GET", url: Self.url(base, ["user"]), headers: headers)
-    }
-
-    public func login(in response: HTTPResponse) -> String? {
-        (Self.json(response) as? [String: Any])?["login"] as? String
-    }
+    func pageQuery(_ page: Int) -> String { "per_page=\(Self.pageSize)&page=\(page)" }
 }
