@@ -41,20 +41,10 @@ public enum CommentWorker {
         // Nothing else the CGI program holds goes with it: a descriptor the web server (or a test
         // harness) watches for the end of the request must close when the CGI program exits.
         for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        sigaddset(&defaults, SIGHUP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
         // POSIX_SPAWN_SETSID (glibc 2.26): the worker leaves the CGI program's session and group.
-        let setsid: Int32 = 0x80
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+        var attributes = posix_spawnattr_t()
+        HelperTransport.initializeCleanSignals(&attributes, defaults: [SIGPIPE, SIGHUP], extraFlags: 0x80)
+        defer { posix_spawnattr_destroy(&attributes) }
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup(command), strdup(key), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Self.environment(from: environment, identity: identity).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }

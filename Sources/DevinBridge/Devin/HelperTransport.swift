@@ -119,17 +119,8 @@ public struct HelperTransport: HTTPTransport {
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        Self.initializeCleanSignals(&attributes, defaults: [SIGPIPE], extraFlags: 0)
         defer { posix_spawnattr_destroy(&attributes) }
-        // A CGI parent may run with signals blocked or ignored; the helper starts clean.
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
@@ -144,6 +135,20 @@ public struct HelperTransport: HTTPTransport {
             return nil
         }
         return (pid, input[1], output[0])
+    }
+
+    /// Spawn attributes for a child that starts clean: a CGI parent may run with signals blocked
+    /// or ignored. `defaults` go back to their default action. Destroy them after the spawn.
+    static func initializeCleanSignals(_ attributes: inout posix_spawnattr_t, defaults signals: [Int32], extraFlags: Int32) {
+        posix_spawnattr_init(&attributes)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in signals { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extraFlags))
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
