@@ -40,11 +40,42 @@ public enum RequestBody {
         }
     }
 
-    /// The form's `payload` field, when the body is a form that has exactly one (for verifying
-    /// senders that sign the document rather than the form); nil otherwise.
+    /// The JSON document of a form that is only `payload=<percent-encoded JSON>` (as Gitea and
+    /// Forgejo send it; they sign the document): nil for anything else. It runs before the
+    /// signature is checked, on any body, so it is one pass over the bytes and nothing more.
     public static func formDocument(_ body: [UInt8]) -> [UInt8]? {
-        guard format(of: body) == .form else { return nil }
-        return try? formPayload(body)
+        let prefix = Array("payload=".utf8)
+        guard body.count > prefix.count, body.starts(with: prefix) else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(body.count - prefix.count)
+        var index = prefix.count
+        while index < body.count {
+            let byte = body[index]
+            switch byte {
+            case UInt8(ascii: "&"), UInt8(ascii: "="):
+                return nil // another field: not the one-field form that is signed as its document
+            case UInt8(ascii: "+"):
+                out.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard index + 2 < body.count, let high = hexValue(body[index + 1]), let low = hexValue(body[index + 2]) else { return nil }
+                out.append(high << 4 | low)
+                index += 2
+            default:
+                out.append(byte)
+            }
+            index += 1
+        }
+        guard out.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else { return nil }
+        return out
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     /// The decoded `payload` field of a form body; exactly one, holding a JSON object.
