@@ -24,17 +24,21 @@ public enum DecisionLog {
         public var status: String?
     }
 
-    /// Appends the decision the log line records; never fails the request.
+    /// Appends the decision the log line records; never fails the request. Written by hand (no
+    /// encoder, no date formatter): it runs on every skipped request.
     public static func append(_ log: LogLine, directory: String, now: Date) {
         guard let decision = log["decision"] else { return }
-        let entry = Entry(time: now, delivery: log["delivery"], source: log["source"], ticket: log["ticket"], event: log["event"],
-                          decision: decision, reason: log["reason"] ?? log["error"], label: log["label"], session: log["session"],
-                          status: log["status"])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        guard var line = try? encoder.encode(entry) else { return }
-        line.append(UInt8(ascii: "\n"))
+        var line = "{\"time\":\"" + timestamp(now) + "\""
+        let fields: [(String, String?)] = [
+            ("delivery", log["delivery"]), ("source", log["source"]), ("ticket", log["ticket"]), ("event", log["event"]),
+            ("decision", decision), ("reason", log["reason"] ?? log["error"]), ("label", log["label"]),
+            ("session", log["session"]), ("status", log["status"]),
+        ]
+        for (key, value) in fields {
+            guard let value else { continue }
+            line += ",\"" + key + "\":" + quoted(value)
+        }
+        line += "}\n"
         let path = directory + "/" + fileName
         var info = stat()
         if stat(path, &info) == 0, Int(info.st_size) > maximumBytes {
@@ -43,8 +47,38 @@ public enum DecisionLog {
         }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return }
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
+    }
+
+    /// `2026-12-04T17:30:00Z`, from the C library.
+    static func timestamp(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        return String(cString: buffer)
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars.prefix(2000) {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 || TextHygiene.isInvisible(scalar) {
+                    let hex = String(min(scalar.value, 0xFFFD), radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 
     /// The entries about `ticket`, oldest first.
