@@ -26,7 +26,9 @@ for name in devin-bridge devin-bridge-http; do
     cp "$bin/$name" "$work/$name"
     strip "$work/$name" 2>/dev/null || true
 done
-gcc -O2 -Wall "$here/reference.c" -lcrypto -lcurl -o "$work/reference-cgi"
+# The floor for skip and reject loads only libcrypto; the create path's floor also loads libcurl.
+gcc -O2 -Wall "$here/reference.c" -lcrypto -o "$work/reference-cgi"
+gcc -O2 -Wall -DWITH_CURL "$here/reference.c" -lcrypto -lcurl -o "$work/reference-cgi-curl"
 cp "$here/reference.py" "$work/reference.py"
 chmod 755 "$work/reference.py"
 python=$(command -v python3)
@@ -67,7 +69,7 @@ work, python, api, conf, iterations = sys.argv[1:6]
 env = {"PATH": "/usr/bin:/bin", "DEVIN_BRIDGE_CONFIG": conf, "WEBHOOK_SECRET": "bench-webhook-secret-0001",
        "DEVIN_API_KEY": "bench-api-key-0002", "DEVIN_ORG_ID": "org-bench", "DEVIN_API_BASE": api}
 print(json.dumps({"candidates": {"bridge": [f"{work}/devin-bridge"], "c": [f"{work}/reference-cgi"],
-                                 "python": [python, f"{work}/reference.py"]},
+                                 "c-curl": [f"{work}/reference-cgi-curl"], "python": [python, f"{work}/reference.py"]},
                   "env": env, "iterations": int(iterations), "paths": ["skip", "reject", "create", "reject-1MiB"]}))
 PY
 )
