@@ -44,16 +44,8 @@ if environment["GATEWAY_INTERFACE"] != nil {
     exit(0)
 }
 
-// The comment worker only posts what the bridge already owes a ticket: any caller may run it.
-if identity.restricted && !["--help", "-h", "help", "--version", "-V", "version", CommentWorker.command]
-    .contains(CommandLine.arguments.dropFirst().first ?? "--help") {
-    writeAll(2, Array(("devin-bridge: this command needs root or a member of group \(identity.groupName): the program runs setgid "
-        + "\(identity.groupName) to read its secrets, and answers only CGI requests for anyone else\n").utf8))
-    exit(1)
-}
-
 let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment,
-                               transport: HelperTransport.besideExecutable(identity: identity)) {
+                               transport: HelperTransport.besideExecutable(identity: identity), identity: identity) {
     var body = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {

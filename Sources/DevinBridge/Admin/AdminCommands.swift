@@ -45,8 +45,18 @@ public enum AdminCommands {
 
         """
 
+    /// What a caller outside the bridge's group may run through the setgid program: nothing that
+    /// reads a secret or the state directory for it (`sign` would be a signing oracle). The
+    /// comment worker only posts what the bridge already owes a ticket.
+    public static let unrestrictedCommands: Set<String> = ["--help", "-h", "help", "--version", "-V", "version", CommentWorker.command]
+
     public static func run(_ arguments: [String], environment: [String: String], transport: any HTTPTransport,
-                           clock: BridgeClock = .system, stdin: () -> [UInt8]) -> CommandResult {
+                           clock: BridgeClock = .system, identity: ProcessIdentity = .plain,
+                           stdin: () -> [UInt8]) -> CommandResult {
+        if identity.restricted && !unrestrictedCommands.contains(arguments.first ?? "--help") {
+            return CommandResult(stderr: "devin-bridge: this command needs root or a member of group \(identity.groupName): the program runs setgid "
+                + "\(identity.groupName) to read its secrets, and answers only CGI requests for anyone else\n", exitCode: 1)
+        }
         switch arguments.first {
         case nil, "--help", "-h", "help":
             return CommandResult(stdout: usage)
