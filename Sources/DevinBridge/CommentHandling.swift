@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the bridge does with a comment on a ticket: forward it to the ticket's session, start a
 /// session for an @mention, or skip it with the reason.
@@ -10,7 +10,7 @@ extension Handler {
         func skip(_ reason: String) -> CGIResponse {
             log.set("decision", "skipped")
             log.set("reason", reason)
-            return .json(.ok, Skipped(ticket: ticket.id, reason: reason))
+            return .skipped(ticket: ticket.id, reason: reason)
         }
         let deadline = RequestDeadline(clock: clock, startedAt: started)
         let store = try FileStateStore(directory: configuration.stateDirectory)
@@ -23,7 +23,7 @@ extension Handler {
            response.status == 200 {
             body = api.text(ofComment: comment.id, in: response)
         }
-        guard let text = body, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard let text = body, !text.trimmedWhitespace.isEmpty else {
             return skip("the comment's text is not in the webhook and could not be read through the API")
         }
         var checked = comment

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the bridge answers and logs for one request.
 public struct Outcome: Sendable {
@@ -106,7 +106,7 @@ public struct Handler: Sendable {
         answeredSource = source
         try authenticator.checkBinding(proof, source: source)
         let webhook = try source.decode(object, headers: head.headers)
-        var ticket = webhook.ticket
+        let ticket = webhook.ticket
         if case .ignored = webhook.event, ticket.id == "-" {} else { log.set("ticket", ticket.id) }
 
         let trigger: TriggerLabel
@@ -122,7 +122,7 @@ public struct Handler: Sendable {
                     : "assigned to \(logins.prefix(5).joined(separator: ", ")), not to one of ASSIGNEES (\(configuration.comments.assignees.joined(separator: ", ")))"
                 log.set("decision", "skipped")
                 log.set("reason", reason)
-                return .json(.ok, Skipped(ticket: ticket.id, reason: reason))
+                return .skipped(ticket: ticket.id, reason: reason)
             }
             log.set("assignee", assignee)
             trigger = TriggerLabel(CommentRules.assignmentLabel, playbookID: configuration.comments.assignmentPlaybook)
@@ -133,7 +133,7 @@ public struct Handler: Sendable {
             case .failure(let skip):
                 log.set("decision", "skipped")
                 log.set("reason", skip.text)
-                return .json(.ok, Skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text))
+                return .skipped(ticket: ticket.id == "-" ? nil : ticket.id, reason: skip.text)
             }
         }
         return try startSession(ticket: ticket, source: source, trigger: trigger, request: nil, configuration: configuration,
@@ -214,7 +214,7 @@ public struct Handler: Sendable {
         case .queued(let record):
             log.set("decision", "queued")
             log.set("reason", record.reason)
-            let next = record.nextAttemptAt.map { ISO8601DateFormatter().string(from: $0) }
+            let next = record.nextAttemptAt.map { DateText.iso8601($0) }
             log.set("next_attempt", next)
             return .json(.accepted, Queued(ticket: ticket.id, label: trigger.name,
                                            reason: record.reason ?? "queued", next_attempt_at: next))
@@ -303,12 +303,6 @@ struct InProgress: Encodable {
     let ticket: String
     let label: String
     var message = "Another delivery of this ticket is being handled right now; it gets at most one session."
-}
-
-struct Skipped: Encodable {
-    var status = "skipped"
-    let ticket: String?
-    let reason: String
 }
 
 struct DryRun: Encodable {

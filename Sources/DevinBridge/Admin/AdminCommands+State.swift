@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `devin-bridge retry` and `devin-bridge status`: the state directory from the admin's side.
 extension AdminCommands {
@@ -320,6 +320,6 @@ extension AdminCommands {
 
     static func format(_ date: Date?) -> String {
         guard let date else { return "-" }
-        return ISO8601DateFormatter().string(from: date)
+        return DateText.iso8601(date)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What an admin command prints and how it exits.
 public struct CommandResult: Equatable, Sendable {
@@ -148,7 +148,7 @@ public enum AdminCommands {
                 value = fallback
                 origin = "  [default]"
             }
-            out += key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value + origin + "\n"
+            out += key + String(repeating: " ", count: max(0, width - key.count)) + "  " + value + origin + "\n"
         }
         if let configuration = report.configuration {
             out += "trigger labels: " + configuration.triggerLabels.map { label in
@@ -193,7 +193,7 @@ public enum AdminCommands {
         case .success(let found): secret = found
         case .failure(let failure): return failure.result
         }
-        let id = "msg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = "msg_" + UUID().uuidString.replacing("-", with: "").lowercased()
         let timestamp = Int64(now.timeIntervalSince1970)
         guard let signature = StandardWebhooksVerifier.sign(id: id, timestamp: timestamp, body: body, secret: Secret(secret.value)) else {
             return CommandResult(stderr: "devin-bridge sign: \(secret.key) is not a Standard Webhooks secret (whsec_ and base64 of at least \(StandardWebhooksVerifier.minimumKeyBytes) bytes)\n", exitCode: 1)

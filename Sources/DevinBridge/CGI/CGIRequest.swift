@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The part of a CGI request that arrives in the environment (RFC 3875 §4.1).
 public struct CGIRequestHead: Sendable, Equatable {
@@ -25,7 +26,7 @@ public struct CGIRequestHead: Sendable, Equatable {
         method = (environment["REQUEST_METHOD"] ?? "GET").uppercased()
         var headers = HTTPHeaders()
         for (name, value) in environment where name.hasPrefix("HTTP_") {
-            headers.add(name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-"), value)
+            headers.add(name.dropFirst(5).lowercased().replacing("_", with: "-"), value)
         }
         if let type = environment["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
         let length = environment["CONTENT_LENGTH"]

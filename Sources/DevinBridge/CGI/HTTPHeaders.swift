@@ -22,8 +22,12 @@ public struct HTTPHeaders: Equatable, Sendable {
 
     /// `x-hub-signature-256` -> `X-Hub-Signature-256`, for messages.
     public static func displayName(_ name: String) -> String {
-        name.split(separator: "-", omittingEmptySubsequences: false)
-            .map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            .joined(separator: "-")
+        // Header names are ASCII tokens: an ASCII pass, no Unicode case tables.
+        var startOfWord = true
+        let bytes = name.utf8.map { byte -> UInt8 in
+            defer { startOfWord = byte == UInt8(ascii: "-") }
+            return startOfWord && byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Gets the JSON document out of a body, from the body's own bytes.
 ///
@@ -88,8 +88,8 @@ public enum RequestBody {
             let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts[0] == "payload" else { continue }
             guard found == nil else { throw BridgeError.invalidJSON("the form has more than one payload field") }
-            let encoded = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
-            guard let decoded = encoded.removingPercentEncoding else {
+            let encoded = parts.count > 1 ? String(parts[1].replacing("+", with: " ")) : ""
+            guard let decoded = encoded.percentDecoded else {
                 throw BridgeError.invalidJSON("the form's payload field is not properly percent-encoded")
             }
             found = Array(decoded.utf8)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A problem with the configuration, as a sentence that names the key (never a secret's value).
 public struct ConfigurationProblem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -235,7 +236,7 @@ extension Configuration {
         if let template, !template.contains("{id}") {
             problems.append("TICKET_URL_TEMPLATE must contain {id}, e.g. https://jira.example.com/browse/{id}")
         }
-        if let template, !PromptBuilder.isPlainURL(template.replacingOccurrences(of: "{id}", with: "0")) || PromptBuilder.origin(template) == nil {
+        if let template, !PromptBuilder.isPlainURL(template.replacing("{id}", with: "0")) || PromptBuilder.origin(template) == nil {
             problems.append("TICKET_URL_TEMPLATE must be a plain http(s) URL without user:password, e.g. https://jira.example.com/browse/{id}")
         }
         let docsURL = optional("TICKET_API_DOCS_URL")
@@ -482,7 +483,7 @@ extension Configuration {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimmingScalars { $0 == "[" || $0 == "]" }
         if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
@@ -495,12 +496,21 @@ enum ConfigFileError: Error {
 }
 
 func readConfigFile(_ path: String) -> Result<String, ConfigFileError> {
-    guard let handle = FileHandle(forReadingAtPath: path) else {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
         if access(path, F_OK) != 0 && errno == ENOENT { return .failure(.missing) }
         return .failure(.unreadable(access(path, R_OK) != 0 ? "permission denied" : "cannot open it"))
     }
-    defer { try? handle.close() }
-    guard let data = try? handle.readToEnd() ?? Data() else { return .failure(.unreadable("read error (is it a directory?)")) }
-    guard let text = String(data: data, encoding: .utf8) else { return .failure(.unreadable("it is not UTF-8 text")) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16_384)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return .failure(.unreadable("read error (is it a directory?)")) }
+        if count == 0 { break }
+        bytes += chunk[0..<count]
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.unreadable("it is not UTF-8 text")) }
     return .success(text)
 }

@@ -18,7 +18,7 @@ public enum URLMask {
     public static func masked(_ text: String) -> String {
         var out = text
         // user:password@ between the scheme and the host.
-        if let scheme = out.range(of: "://") {
+        if let scheme = out.firstRange(of: "://") {
             let rest = out[scheme.upperBound...]
             let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
             if let at = rest[..<hostEnd].lastIndex(of: "@") {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
 
 /// Time, injected so tests can fix it.
 public struct BridgeClock: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Posts the outbox's comments: each at most once, none lost.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,11 +11,15 @@ public enum CommentWorker {
     /// The command line the worker runs.
     public static let command = "post-comments"
 
+    /// What the HTTP transport reads (`CurlTransport`'s proxy and CA variables).
+    static let proxyVariables = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
+    static let certificateVariables = ["CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"]
+
     /// Environment variables the worker keeps: the settings (when the environment may hold them),
     /// the configuration's path, and what libcurl may need. The CGI request's variables stay behind.
     static func environment(from environment: [String: String], identity: ProcessIdentity) -> [String] {
-        var names = ["PATH", "DEVIN_BRIDGE_CONFIG"] + HelperTransport.proxyVariables
-        if !identity.restricted { names += Configuration.knownKeys + HelperTransport.certificateVariables }
+        var names = ["PATH", "DEVIN_BRIDGE_CONFIG"] + proxyVariables
+        if !identity.restricted { names += Configuration.knownKeys + certificateVariables }
         return names.compactMap { name in environment[name].map { "\(name)=\($0)" } }
     }
 
@@ -43,12 +47,26 @@ public enum CommentWorker {
         for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         // POSIX_SPAWN_SETSID (glibc 2.26): the worker leaves the CGI program's session and group.
         var attributes = posix_spawnattr_t()
-        HelperTransport.initializeCleanSignals(&attributes, defaults: [SIGPIPE, SIGHUP], extraFlags: 0x80)
+        initializeCleanSignals(&attributes, defaults: [SIGPIPE, SIGHUP], extraFlags: 0x80)
         defer { posix_spawnattr_destroy(&attributes) }
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup(command), strdup(key), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Self.environment(from: environment, identity: identity).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         return posix_spawn(&pid, executable, &actions, &attributes, argv, envp) == 0
+    }
+
+    /// Spawn attributes for a child that starts clean: a CGI parent may run with signals blocked
+    /// or ignored. `defaults` go back to their default action. Destroy them after the spawn.
+    static func initializeCleanSignals(_ attributes: inout posix_spawnattr_t, defaults signals: [Int32], extraFlags: Int32) {
+        posix_spawnattr_init(&attributes)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in signals { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extraFlags))
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Delivers tickets to Devin at most once per (ticket, label), and never loses one.
 ///
@@ -27,14 +28,26 @@ public struct Deliverer: Sendable {
         self.deadline = deadline
     }
 
+    /// Slack on top of DEVIN_TIMEOUT_SECONDS for a request sent by a process that died mid-call:
+    /// its connection's set-up and the Devin side finishing what it received.
+    static let inFlightMargin: Double = 2
+
+    /// Whether the create request of a process that died mid-call may still reach Devin. The
+    /// Devin API has no idempotency: a look-up by tag before that time is over could miss a
+    /// session about to be created, and a second request would make two. So an in-flight record
+    /// is left alone for the call's timeout (which bounded that request) and a margin; after it,
+    /// the look-up by tag decides.
+    func requestMayStillArrive(_ record: DeliveryRecord, now: Date) -> Bool {
+        // abs: a clock stepped back a little still counts the time; one far off does not hold it.
+        abs(now.timeIntervalSince(record.updatedAt)) < configuration.timeoutSeconds + Self.inFlightMargin
+    }
+
     /// How long a wait may take: `wanted`, cut to the request's budget.
     func budget(_ wanted: Double) -> Double { deadline?.budget(wanted) ?? wanted }
 
     /// The client for one call, its timeout cut to the budget; nil when too little time is left.
     func clientForCall() -> DevinClient? {
-        // The helper may outlive its timeout by its start-up, up to the watchdog's slack.
-        let seconds = deadline == nil ? client.timeout
-            : min(client.timeout, budget(client.timeout + HelperTransport.watchdogSlack) - HelperTransport.watchdogSlack)
+        let seconds = budget(client.timeout)
         guard deadline == nil || seconds >= min(RequestDeadline.minimumCallSeconds, client.timeout) else { return nil }
         return client.withTimeout(seconds)
     }
@@ -75,7 +88,12 @@ public struct Deliverer: Sendable {
                 try store.write(existing)
                 return .queued(existing)
             case .inFlight:
-                // Nobody holds the lock, so the process that set this died mid-call.
+                // Nobody holds the lock, so the process that set this died mid-call. Its request
+                // may still be on its way: leave it until that request's time is surely over.
+                if requestMayStillArrive(existing, now: now) {
+                    try store.write(existing)
+                    return .inProgress
+                }
                 existing.uncertain = true
             case .failed:
                 // Usually an admin's redelivery after fixing the cause: try again, afresh.
@@ -105,6 +123,7 @@ public struct Deliverer: Sendable {
         case .queued:
             if !ignoringBackoff, let next = record.nextAttemptAt, next > clock.now() { return .notDue(record) }
         case .inFlight:
+            if requestMayStillArrive(record, now: clock.now()) { return .inProgress }
             record.uncertain = true
         case .created, .failed:
             return .notDue(record)
@@ -244,10 +263,6 @@ public struct Deliverer: Sendable {
 
     static func parseRetryAfter(_ value: String, now: Date) -> TimeInterval? {
         if let seconds = Double(value.trimmingASCIIWhitespace()), seconds.isFinite, seconds >= 0 { return seconds }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: value).map { $0.timeIntervalSince(now) }
+        return DateText.parseHTTPDate(value).map { $0.timeIntervalSince(now) }
     }
 }

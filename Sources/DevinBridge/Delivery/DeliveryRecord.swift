@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the bridge remembers about one (ticket, trigger label): whether a session exists, is
 /// queued, in flight or failed, and the session request to send again. Stored as readable JSON,

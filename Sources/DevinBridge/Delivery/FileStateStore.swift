@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,9 +61,10 @@ public final class FileStateStore: @unchecked Sendable {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout) * 1e9)
         while true {
             // Read-only is enough for flock, and works on a lock file another user created.
-            // Not close-on-exec: the network helper inherits it, so if this process dies mid-call
-            // the ticket stays locked until the helper's request is over (no look-up races it).
-            let fd = open(path, O_RDONLY | O_CREAT, 0o640)
+            // Close-on-exec: a process this one starts (the comment worker) holds no ticket's lock.
+            // A process that dies mid-call leaves its record in flight; the Deliverer leaves such
+            // a record alone until that call's time is over.
+            let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o640)
             guard fd >= 0 else { throw BridgeError.stateUnavailable("cannot open \(path): \(Self.errorText())") }
             var locked = false
             while true {
@@ -188,7 +190,7 @@ public final class FileStateStore: @unchecked Sendable {
     public static func existingInstallationKey(in directory: String) -> [UInt8]? {
         FileManager.default.contents(atPath: directory + "/installation.key")
             .map { String(decoding: $0, as: UTF8.self) }
-            .flatMap { Hex.decode($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .flatMap { Hex.decode($0.trimmedWhitespace) }
             .flatMap { $0.count == 32 ? $0 : nil }
     }
 
@@ -198,7 +200,7 @@ public final class FileStateStore: @unchecked Sendable {
         if let cachedInstallationKey { return cachedInstallationKey }
         for _ in 0..<50 {
             if let text = FileManager.default.contents(atPath: installationKeyPath).map({ String(decoding: $0, as: UTF8.self) }),
-               let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32 {
+               let key = Hex.decode(text.trimmedWhitespace), key.count == 32 {
                 cachedInstallationKey = key
                 return key
             }
@@ -255,7 +257,36 @@ public final class FileStateStore: @unchecked Sendable {
 
     // MARK: Sessions per hour
 
-    struct Ledger: Codable { var created: [Date] }
+    /// The ledger is read and written on every session created, so it is kept in the cheapest form:
+    /// `{"created":[<seconds since 1970>, ...]}`, written and read without a coder. (An earlier
+    /// release wrote ISO 8601 strings: they are still read.)
+    struct Ledger {
+        var created: [Date]
+
+        init(created: [Date]) { self.created = created }
+
+        init?(_ bytes: [UInt8]) {
+            guard let items = (try? JSONParser.parse(bytes))?["created"]?.arrayValue else { return nil }
+            created = items.compactMap { item in
+                switch item {
+                case .integer(let seconds): return Date(timeIntervalSince1970: TimeInterval(seconds))
+                case .number(let seconds): return Date(timeIntervalSince1970: seconds)
+                case .string(let text): return DateText.parseISO8601(text)
+                default: return nil
+                }
+            }
+        }
+
+        var bytes: [UInt8] {
+            // Milliseconds: exact enough that a reservation given back is found again.
+            let times = created.map { date -> String in
+                let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+                let fraction = String(milliseconds % 1000)
+                return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+            }
+            return Array(("{\"created\":[" + times.joined(separator: ",") + "]}\n").utf8)
+        }
+    }
 
     /// Reserves one session in the hour before `now` unless `cap` are already there. Returns nil
     /// when reserved, else the time a slot frees up. `cap` 0 means no cap (still counted).
@@ -273,7 +304,7 @@ public final class FileStateStore: @unchecked Sendable {
             return (ledger.created.min() ?? now).addingTimeInterval(3600)
         }
         ledger.created.append(now)
-        try atomicWrite((try? Self.encoder.encode(ledger)) ?? Data(), to: rateFile)
+        try atomicWrite(Data(ledger.bytes), to: rateFile)
         return nil
     }
 
@@ -284,7 +315,7 @@ public final class FileStateStore: @unchecked Sendable {
         var ledger = readLedger(now: now)
         if let index = ledger.created.firstIndex(where: { abs($0.timeIntervalSince(time)) < 0.002 }) {
             ledger.created.remove(at: index)
-            try atomicWrite((try? Self.encoder.encode(ledger)) ?? Data(), to: rateFile)
+            try atomicWrite(Data(ledger.bytes), to: rateFile)
         }
     }
 
@@ -293,7 +324,7 @@ public final class FileStateStore: @unchecked Sendable {
 
     private func readLedger(now: Date) -> Ledger {
         var ledger = FileManager.default.contents(atPath: rateFile)
-            .flatMap { try? Self.decoder.decode(Ledger.self, from: $0) } ?? Ledger(created: [])
+            .flatMap { Ledger(Array($0)) } ?? Ledger(created: [])
         ledger.created.removeAll { now.timeIntervalSince($0) >= 3600 }
         return ledger
     }
@@ -302,7 +333,7 @@ public final class FileStateStore: @unchecked Sendable {
 
     /// Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
     func atomicWrite(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.parentDirectory
         let temporary = "\(directory)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw BridgeError.stateUnavailable("cannot create a file in \(directory): \(Self.errorText())") }
@@ -339,10 +370,7 @@ public final class FileStateStore: @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            dateLock.lock()
-            let text = FileStateStore.fractionalDates.string(from: date)
-            dateLock.unlock()
-            try container.encode(text)
+            try container.encode(DateText.iso8601Milliseconds(date))
         }
         return encoder
     }()
@@ -352,25 +380,11 @@ public final class FileStateStore: @unchecked Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            dateLock.lock()
-            let parsed = FileStateStore.fractionalDates.date(from: text) ?? FileStateStore.wholeSecondDates.date(from: text)
-            dateLock.unlock()
-            guard let date = parsed else {
+            guard let date = DateText.parseISO8601(text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
             }
             return date
         }
         return decoder
     }()
-
-    /// The formatters are not thread-safe; one process uses them from one thread, tests from many.
-    static let dateLock = NSLock()
-
-    nonisolated(unsafe) static let fractionalDates: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-
-    nonisolated(unsafe) static let wholeSecondDates = ISO8601DateFormatter()
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A comment on a ticket, on its way into the ticket's session, in `STATE_DIR/messages/<id>.json`.
 /// Its id is the ticket's and the comment's: a redelivered comment is the same message, forwarded once.
@@ -161,7 +161,7 @@ public struct MessageForwarder: Sendable {
         }
         for var message in pending {
             if !ignoringBackoff, let next = message.nextAttemptAt, next > clock.now() { break }
-            let timeout = deadline.map { $0.budget(client.timeout + HelperTransport.watchdogSlack) - HelperTransport.watchdogSlack } ?? client.timeout
+            let timeout = deadline.map { $0.budget(client.timeout) } ?? client.timeout
             guard timeout >= min(RequestDeadline.minimumCallSeconds, client.timeout) else {
                 message.reason = "the webhook's time ran out; the retry timer forwards it"
                 try store.writeMessage(message)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One comment the bridge owes a ticket, in `STATE_DIR/outbox/<id>.json`: written before it is
 /// posted, so a comment is never lost to a crash, an outage or a slow ticketing system.

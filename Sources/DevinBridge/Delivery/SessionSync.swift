@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sync pass (`devin-bridge retry`, every minute from the timer): polls the sessions that
 /// have not ended, in batches of 200 ids per call, records each one's state, and owes the ticket

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Who the ticketing token belongs to, per system: the bridge posts with it, and Devin comments
 /// with it, so its comments are never forwarded back. `TICKET_API_USER` when set; else asked

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The body of `POST /v3/organizations/{org_id}/sessions` (the fields the bridge sets).
 public struct SessionCreateRequest: Codable, Equatable, Sendable {
@@ -96,9 +96,7 @@ public struct DevinClient: Sendable {
     /// The session tagged `tag`, if Devin has one (`GET .../sessions?tags=`): how a ticket whose
     /// earlier attempt may have created a session finds it instead of creating a second.
     public func findSession(tag: String) throws -> CreatedSession? {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&+=#?/")
-        let query = "tags=\(tag.addingPercentEncoding(withAllowedCharacters: allowed) ?? tag)&first=10"
+        let query = "tags=\(tag.addingPercentEncodingForQuery())&first=10"
         let request = HTTPRequest(method: "GET", url: sessionsURL + "?" + query, headers: [
             "Authorization": "Bearer \(apiKey.value)",
             "Accept": "application/json",
@@ -126,9 +124,7 @@ public struct DevinClient: Sendable {
     /// The sessions with these ids (`GET .../sessions?session_ids=...`), at most ``listBatch``
     /// per call: how a sync pass learns every session's state in as few calls as the API allows.
     public func listSessions(ids: [String]) throws -> [SessionState] {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&+=#?/")
-        let query = ids.prefix(Self.listBatch).map { "session_ids=" + ($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0) }
+        let query = ids.prefix(Self.listBatch).map { "session_ids=" + $0.addingPercentEncodingForQuery() }
             .joined(separator: "&") + "&first=\(Self.listBatch)"
         let request = HTTPRequest(method: "GET", url: sessionsURL + "?" + query, headers: [
             "Authorization": "Bearer \(apiKey.value)",
@@ -174,7 +170,7 @@ public struct DevinClient: Sendable {
     /// Sends a follow-up message to a session (`POST .../sessions/{devin_id}/messages`); a
     /// suspended session wakes up.
     public func sendMessage(_ message: String, to sessionID: String) throws {
-        let data = (try? JSONSerialization.data(withJSONObject: ["message": message], options: [.sortedKeys])) ?? Data()
+        let data = (try? JSONEncoder().encode(["message": message])) ?? Data()
         let response = try send(HTTPRequest(method: "POST", url: sessionURL(sessionID) + "/messages", headers: [
             "Authorization": "Bearer \(apiKey.value)", "Content-Type": "application/json", "Accept": "application/json",
         ], body: Array(data)))

@@ -1,5 +1,5 @@
 /// An outgoing HTTP request, as plain data.
-public struct HTTPRequest: Sendable, Equatable, Codable {
+public struct HTTPRequest: Sendable, Equatable {
     public var method: String
     public var url: String
     public var headers: [String: String]
@@ -14,7 +14,7 @@ public struct HTTPRequest: Sendable, Equatable, Codable {
 }
 
 /// An answer from upstream; header names are lower-cased.
-public struct HTTPResponse: Sendable, Equatable, Codable {
+public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: [String: String]
     public var body: [UInt8]
@@ -37,7 +37,7 @@ public enum TransportError: Error, Equatable, Sendable {
 }
 
 /// Sends one request and waits for the answer, at most `timeout` seconds.
-/// The real one is URLSession (module DevinBridgeHTTP); tests pass fakes.
+/// The real one calls libcurl (module DevinBridgeHTTP, `CurlTransport`); tests pass fakes.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError>
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Verifies Standard Webhooks signatures (standardwebhooks.com; GitLab's signing token, Svix).
 ///
@@ -134,7 +134,7 @@ public struct StaticTokenVerifier: Sendable {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts[0] == "token" {
-                return parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+                return parts.count > 1 ? (String(parts[1]).percentDecoded ?? String(parts[1])) : ""
             }
         }
         return nil

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How a webhook proves it comes from the ticketing system (`SIGNATURE_SCHEME`).
 public enum SignatureScheme: String, CaseIterable, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the bridge does with a comment or an assignment on a ticket: the contract of
 /// `DEVIN_HANDLE`, `FORWARD_COMMENTS`, `MENTION_COMMANDS`, `MENTION_PLAYBOOK`, `ASSIGNEES`,
@@ -86,10 +86,10 @@ public struct CommentRules: Sendable, Equatable {
     /// word right after it (`@devin plan ...` -> `plan`).
     public func mention(in text: String) -> (mentioned: Bool, command: String?) {
         // Jira Server writes a mention as `[~user]`: read it as `@user`.
-        let lower = text.lowercased().replacingOccurrences(of: "[~" + handle.lowercased() + "]", with: "@" + handle.lowercased())
+        let lower = text.lowercased().replacing("[~" + handle.lowercased() + "]", with: "@" + handle.lowercased())
         let needle = "@" + handle.lowercased()
         var searchStart = lower.startIndex
-        while let range = lower.range(of: needle, range: searchStart..<lower.endIndex) {
+        while let range = lower[searchStart...].firstRange(of: needle) {
             let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
             let after = range.upperBound == lower.endIndex ? nil : lower[range.upperBound]
             let boundaryBefore = before.map { !($0.isLetter || $0.isNumber || "._-@/".contains($0)) } ?? true

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A parsed JSON document, as a plain Sendable value the ticket decoders can walk.
 public enum JSONValue: Equatable, Sendable, Decodable {
@@ -24,16 +24,15 @@ public enum JSONValue: Equatable, Sendable, Decodable {
     /// Parses a body that must be a JSON object; the error says why it is not.
     public static func parseObject(_ body: [UInt8]) throws -> [String: JSONValue] {
         guard !body.isEmpty else { throw BridgeError.invalidJSON("the body is empty") }
-        guard String(validating: body, as: UTF8.self) != nil else {
-            throw BridgeError.invalidJSON("it is not valid UTF-8")
-        }
-        guard nestingDepth(body) <= maxDepth else {
-            throw BridgeError.invalidJSON("it nests deeper than \(maxDepth) levels")
-        }
+        // One pass over the body: the parser checks the UTF-8 of every string (and a byte
+        // outside one must be ASCII anyway) and the nesting as it goes. Only when it fails are
+        // the whole body's UTF-8 and nesting looked at, to say which rule it broke.
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try JSONParser.parse(body, maxDepth: maxDepth)
         } catch {
+            if String(validating: body, as: UTF8.self) == nil { throw BridgeError.invalidJSON("it is not valid UTF-8") }
+            if nestingDepth(body) > maxDepth { throw BridgeError.invalidJSON("it nests deeper than \(maxDepth) levels") }
             throw BridgeError.invalidJSON("it does not parse")
         }
         guard case .object(let object) = value else {
@@ -90,6 +89,12 @@ extension JSONValue {
 
     public var arrayValue: [JSONValue]? {
         if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// A whole number (written as a JSON integer).
+    public var intValue: Int? {
+        if case .integer(let number) = self { return Int(exactly: number) }
         return nil
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Builds the session prompt from a ticket.
 ///
@@ -39,7 +39,7 @@ public struct PromptBuilder: Sendable {
         if let url = ticket.url, isTrusted(url) { return url }
         guard let template = ticketURLTemplate else { return nil }
         let id = ticket.id.addingPercentEncodingForPath()
-        return template.replacingOccurrences(of: "{id}", with: id)
+        return template.replacing("{id}", with: id)
     }
 
     /// Whether a link points at the configured ticketing system (same scheme, host and port).
@@ -50,7 +50,7 @@ public struct PromptBuilder: Sendable {
 
     /// `scheme://host[:port]`, lower-cased, of an http(s) URL without user info; nil otherwise.
     static func origin(_ text: String) -> String? {
-        guard let components = URLComponents(string: text.replacingOccurrences(of: "{id}", with: "0")),
+        guard let components = URLComponents(string: text.replacing("{id}", with: "0")),
               let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
               let host = components.host?.lowercased(), !host.isEmpty,
               components.user == nil, components.password == nil
@@ -67,7 +67,7 @@ public struct PromptBuilder: Sendable {
         let id = Self.clean(ticket.id, limit: 256, keepNewlines: false).text
         let title = Self.clean(ticket.title, limit: Self.maxTitleCharacters, keepNewlines: false).text
         let description = ticket.description.map { Self.clean($0, limit: Self.maxDescriptionCharacters, keepNewlines: true) }
-        let body = description.flatMap { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0.text }
+        let body = description.flatMap { $0.text.trimmedWhitespace.isEmpty ? nil : $0.text }
 
         // Only the id (a checked, one-line token) stands outside the fence; the title is ticket text.
         var parts: [String] = []
@@ -171,10 +171,3 @@ public struct PromptBuilder: Sendable {
     }
 }
 
-extension String {
-    func addingPercentEncodingForPath() -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#")
-        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
-    }
-}

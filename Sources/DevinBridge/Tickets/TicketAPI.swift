@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How a ticketing system formats a comment.
 public enum CommentMarkup: String, Sendable {
@@ -67,12 +67,14 @@ extension TicketAPI {
         base + "/" + segments.map { $0.addingPercentEncodingForPath() }.joined(separator: "/") + (query.map { "?" + $0 } ?? "")
     }
 
-    static func jsonBody(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+    static func jsonBody<Body: Encodable>(_ object: Body) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(object)) ?? Data("{}".utf8))
     }
 
-    static func json(_ response: HTTPResponse) -> Any? {
-        try? JSONSerialization.jsonObject(with: Data(response.body))
+    static func json(_ response: HTTPResponse) -> JSONValue? {
+        try? JSONParser.parse(response.body)
     }
 }
 
@@ -102,8 +104,8 @@ extension ForgeCommentAPI {
     }
 
     public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
-        guard let items = Self.json(response) as? [[String: Any]] else { return nil }
-        return (items.compactMap { $0["body"] as? String }, items.count >= Self.pageSize)
+        guard let items = Self.json(response)?.arrayValue else { return nil }
+        return (items.compactMap { $0["body"]?.stringValue }, items.count >= Self.pageSize)
     }
 
     /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
@@ -112,7 +114,7 @@ extension ForgeCommentAPI {
     }
 
     public func login(in response: HTTPResponse) -> String? {
-        (Self.json(response) as? [String: Any])?[Self.loginField] as? String
+        Self.json(response)?[Self.loginField]?.stringValue
     }
 }
 

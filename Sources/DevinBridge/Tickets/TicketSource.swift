@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The ticketing systems whose webhooks the bridge understands.
 public enum TicketSource: String, CaseIterable, Sendable {
@@ -57,7 +57,7 @@ public enum TicketSource: String, CaseIterable, Sendable {
             }
         }
         guard let raw = path ?? query, !raw.isEmpty else { return nil }
-        let name = raw.removingPercentEncoding ?? raw
+        let name = raw.percentDecoded ?? raw
         guard let source = TicketSource(rawValue: name.lowercased()) else {
             throw BridgeError.invalidField("source", "\(String(name.prefix(40)).debugDescription) is not one of " + allCases.map(\.rawValue).joined(separator: ", "))
         }

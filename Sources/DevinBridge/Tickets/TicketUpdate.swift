@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Something the ticket is told about its session: the comments the bridge posts.
 public enum TicketUpdate: Equatable, Sendable {

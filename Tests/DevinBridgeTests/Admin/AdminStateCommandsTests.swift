@@ -73,7 +73,7 @@ struct AdminStateCommandsTests {
         let bench = try DeliveryBench(transport: transport)
         try bench.store.write(sampleRecord(ticketKey(1), state: .queued, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-30)))
         try bench.store.write(sampleRecord(ticketKey(2), state: .queued, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-20)))
-        try bench.store.write(sampleRecord(ticketKey(3), state: .inFlight, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-10)))
+        try bench.store.write(sampleRecord(ticketKey(3), state: .inFlight, at: diedInFlight, attempts: 1, firstSeenAt: testEpoch.addingTimeInterval(-10)))
         let result = retry(bench)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 4)
@@ -89,7 +89,7 @@ struct AdminStateCommandsTests {
     @Test("retry skips a ticket another process is delivering right now")
     func retryBusy() throws {
         let bench = try DeliveryBench()
-        try bench.store.write(sampleRecord(ticketKey(1), state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(ticketKey(1), state: .inFlight, at: diedInFlight, attempts: 1))
         let held = try #require(try bench.store.lock(ticketKey(1).digest, timeout: 0))
         defer { held.release() }
         let result = retry(bench)
@@ -128,7 +128,7 @@ struct AdminStateCommandsTests {
                                            sessionID: "sess-1", attempts: 1))
         try bench.store.write(sampleRecord(ticketKey(2), state: .queued, attempts: 2, reason: "The Devin API failed with HTTP 503",
                                            nextAttemptAt: testEpoch.addingTimeInterval(120)))
-        try bench.store.write(sampleRecord(ticketKey(3), state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(ticketKey(3), state: .inFlight, at: diedInFlight, attempts: 1))
         try bench.store.write(sampleRecord(ticketKey(4), state: .failed, attempts: 1, reason: "Devin rejected the API key",
                                            errorCode: "upstream_rejected"))
         let result = status(bench)

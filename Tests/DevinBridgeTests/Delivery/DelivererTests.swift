@@ -305,7 +305,7 @@ struct DelivererTests {
         let key = ticketKey(1)
         let down = Array(repeating: ScriptedTransport.status(503), count: 3)
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: down))
-        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         var delays: [TimeInterval] = []
         for _ in 0..<3 {
             let outcome = try bench.retry(key)
@@ -326,7 +326,7 @@ struct DelivererTests {
         // During the POST the tickets directory is swapped for a file, so recording the answer fails.
         let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-0001", [key.legacyTag])])], duringCreate: {
             _ = rename(sabotage.tickets, sabotage.tickets + ".away")
-            FileManager.default.createFile(atPath: sabotage.tickets, contents: Data())
+            _ = FileManager.default.createFile(atPath: sabotage.tickets, contents: Data())
         })
         let bench = try DeliveryBench(maxSessionsPerHour: 3, transport: transport)
         sabotage.tickets = bench.store.ticketsDirectory
@@ -344,10 +344,33 @@ struct DelivererTests {
         #expect(unlink(sabotage.tickets) == 0)
         #expect(rename(sabotage.tickets + ".away", sabotage.tickets) == 0)
         #expect(try bench.record(key).state == .inFlight)
+        // Within the call's time the record is left alone; after it, the look-up adopts.
+        #expect(try bench.deliver(key).kind == "inProgress")
+        bench.clock.advance(bench.configuration.timeoutSeconds + Deliverer.inFlightMargin)
         let again = try bench.deliver(key)
         #expect(again.kind == "duplicate")
         #expect(again.record?.sessionID == "sess-0001")
         #expect(bench.transport.posts.count == 1)
+    }
+
+    @Test("an in-flight record younger than the call's timeout is left alone: its request may still arrive", arguments: [false, true])
+    func inFlightRecentlyIsLeftAlone(_ byRetry: Bool) throws {
+        let key = ticketKey(1)
+        let found = ScriptedTransport.list([("sess-late", [key.legacyTag])])
+        let bench = try DeliveryBench(transport: ScriptedTransport(lists: [found]))
+        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        // The process died just now, mid-call: no look-up, no second request.
+        bench.clock.advance(bench.configuration.timeoutSeconds + Deliverer.inFlightMargin - 1)
+        let early = byRetry ? try bench.retry(key) : try bench.deliver(key)
+        #expect(early.kind == "inProgress")
+        #expect(bench.transport.requests.isEmpty)
+        #expect(try bench.record(key).state == .inFlight)
+        // Once that request's time is over, the look-up finds the session it created.
+        bench.clock.advance(1)
+        let later = byRetry ? try bench.retry(key) : try bench.deliver(key)
+        #expect(later.kind == "duplicate")
+        #expect(later.record?.sessionID == "sess-late")
+        #expect(bench.transport.posts.isEmpty)
     }
 
     @Test("an in-flight record left by a dead process is resolved by lookup, live or by retry", arguments: [false, true])
@@ -355,7 +378,7 @@ struct DelivererTests {
         let key = ticketKey(1)
         let found = ScriptedTransport.list([("sess-crashed", [key.legacyTag])])
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: [found]))
-        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         bench.clock.advance(5)
         let outcome = byRetry ? try bench.retry(key) : try bench.deliver(key)
         #expect(outcome.kind == "duplicate")
@@ -372,7 +395,7 @@ struct DelivererTests {
     func lookupFindsNothing(_ sessions: [(String, [String])]) throws {
         let key = ticketKey(1)
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: [ScriptedTransport.list(sessions)]))
-        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         let outcome = try bench.deliver(key)
         #expect(outcome.kind == "created")
         #expect(outcome.record?.sessionID == "sess-0001")
@@ -391,7 +414,7 @@ struct DelivererTests {
     func lookupRetryable(_ answer: ScriptedTransport.Answer) throws {
         let key = ticketKey(1)
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: [answer]))
-        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         let outcome = try bench.retry(key)
         #expect(outcome.kind == "queued")
         #expect(bench.transport.posts.isEmpty)
@@ -407,7 +430,7 @@ struct DelivererTests {
     func lookupForbidden() throws {
         let key = ticketKey(1)
         let bench = try DeliveryBench(transport: ScriptedTransport(lists: [ScriptedTransport.status(403)]))
-        try bench.store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try bench.store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         let outcome = try bench.deliver(key)
         #expect(outcome.kind == "failed")
         #expect(bench.transport.posts.isEmpty)
@@ -658,7 +681,7 @@ struct HandlerStateTests {
         let configuration = makeConfiguration()
         let key = TicketKey(source: "generic", ticket: "PROJ-123", label: "devin-autofix")
         let store = try FileStateStore(directory: configuration.stateDirectory)
-        try store.write(sampleRecord(key, state: .inFlight, attempts: 1))
+        try store.write(sampleRecord(key, state: .inFlight, at: diedInFlight, attempts: 1))
         let transport = ScriptedTransport(lists: [ScriptedTransport.list([("sess-crashed", [key.legacyTag])])])
         let outcome = deliverWebhook(handler(configuration, transport: transport))
         #expect(outcome.response.status == .ok)

@@ -165,6 +165,10 @@ func storedRequest(for key: TicketKey) -> SessionCreateRequest {
 }
 
 /// A record for `key` in `state`, every date at `at` unless given.
+/// When the process that left an in-flight record died: long enough before `testEpoch` that its
+/// request's time (DEVIN_TIMEOUT_SECONDS and the margin) is over.
+let diedInFlight = testEpoch.addingTimeInterval(-60)
+
 func sampleRecord(_ key: TicketKey, state: DeliveryRecord.State, at date: Date = testEpoch,
                   sessionID: String? = nil, attempts: Int = 0, reason: String? = nil, errorCode: String? = nil,
                   nextAttemptAt: Date? = nil, firstSeenAt: Date? = nil, uncertain: Bool = false) -> DeliveryRecord {

@@ -22,26 +22,24 @@ public struct BugzillaAPI: TicketAPI {
     }
 
     /// `{"bugs": {"<id>": {"comments": [{"text", "count", ...}]}}}`, in `count` order.
-    func commentObjects(in response: HTTPResponse) -> [[String: Any]]? {
-        guard let object = Self.json(response) as? [String: Any], let bugs = object["bugs"] as? [String: Any],
-              let bug = bugs[id] as? [String: Any], let comments = bug["comments"] as? [[String: Any]] else { return nil }
-        return comments
+    func commentObjects(in response: HTTPResponse) -> [JSONValue]? {
+        Self.json(response)?[path: "bugs", id, "comments"]?.arrayValue
     }
 
     public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
-        commentObjects(in: response).map { ($0.compactMap { $0["text"] as? String }, false) }
+        commentObjects(in: response).map { ($0.compactMap { $0["text"]?.stringValue }, false) }
     }
 
     /// The text of the comment `commentID` (webhooks leave out private comments' text).
     public func text(ofComment commentID: String, in response: HTTPResponse) -> String? {
-        commentObjects(in: response)?.first { "\($0["id"] ?? "")" == commentID }?["text"] as? String
+        commentObjects(in: response)?.first { $0["id"]?.idText == commentID }?["text"]?.stringValue
     }
 
     /// The bug's description: the text of comment 0.
     public func description(in response: HTTPResponse) -> String? {
         guard let comments = commentObjects(in: response) else { return nil }
-        let first = comments.first { ($0["count"] as? Int) == 0 } ?? comments.first
-        return first?["text"] as? String
+        let first = comments.first { $0["count"]?.intValue == 0 } ?? comments.first
+        return first?["text"]?.stringValue
     }
 
     /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
@@ -50,6 +48,6 @@ public struct BugzillaAPI: TicketAPI {
     }
 
     public func login(in response: HTTPResponse) -> String? {
-        (Self.json(response) as? [String: Any])?["name"] as? String
+        Self.json(response)?["name"]?.stringValue
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decodes the generic ticket format:
 /// `{"id": string|number, "title": string, "description": string|null, "labels": [string]}`.
@@ -35,7 +35,7 @@ public enum GenericTicketDecoder {
         case .string(let text)?: title = text
         default: throw BridgeError.invalidField("title", "must be a string")
         }
-        guard !title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !title.trimmedWhitespace.isEmpty else {
             throw BridgeError.invalidField("title", "is empty")
         }
 

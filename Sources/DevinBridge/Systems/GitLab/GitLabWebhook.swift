@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// GitLab issue webhooks (`X-Gitlab-Event: Issue Hook`, `object_kind: issue`, or `work_item` for
 /// tasks, epics and the other work item types): `open` creates; `update` acts on the labels
@@ -103,7 +103,7 @@ enum GitLabDialect {
     /// `https://gitlab.example.com/groups/acme/platform/-/epics/4` -> `acme/platform`.
     static func groupPath(_ url: String?) -> String? {
         guard let url, let path = URLComponents(string: url)?.path, path.hasPrefix("/groups/"),
-              let end = path.range(of: "/-/") else { return nil }
+              let end = path.firstRange(of: "/-/") else { return nil }
         let group = String(path[path.index(path.startIndex, offsetBy: 8)..<end.lowerBound])
         return group.isEmpty ? nil : group
     }

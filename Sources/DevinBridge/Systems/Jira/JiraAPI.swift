@@ -24,9 +24,9 @@ public struct JiraAPI: TicketAPI {
     }
 
     public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
-        guard let object = Self.json(response) as? [String: Any], let items = object["comments"] as? [[String: Any]] else { return nil }
-        let total = object["total"] as? Int ?? 0
-        return (items.compactMap { $0["body"] as? String }, (page - 1) * Self.pageSize + items.count < total)
+        guard let object = Self.json(response), let items = object["comments"]?.arrayValue else { return nil }
+        let total = object["total"]?.intValue ?? 0
+        return (items.compactMap { $0["body"]?.stringValue }, (page - 1) * Self.pageSize + items.count < total)
     }
 
     /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
@@ -35,6 +35,6 @@ public struct JiraAPI: TicketAPI {
     }
 
     public func login(in response: HTTPResponse) -> String? {
-        (Self.json(response) as? [String: Any])?["name"] as? String
+        Self.json(response)?["name"]?.stringValue
     }
 }

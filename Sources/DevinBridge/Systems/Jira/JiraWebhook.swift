@@ -105,7 +105,7 @@ enum JiraDialect {
 
     /// `https://jira.example.com/rest/api/2/issue/10002` -> `https://jira.example.com/browse/KEY`.
     static func browseURL(_ selfURL: String?, key: String) -> String? {
-        guard let selfURL, let range = selfURL.range(of: "/rest/api/") else { return nil }
+        guard let selfURL, let range = selfURL.firstRange(of: "/rest/api/") else { return nil }
         let url = String(selfURL[..<range.lowerBound]) + "/browse/" + key
         return PromptBuilder.isPlainURL(url) ? url : nil
     }

@@ -23,9 +23,9 @@ public struct RedmineAPI: TicketAPI {
     }
 
     public func comments(in response: HTTPResponse, page: Int) -> (texts: [String], more: Bool)? {
-        guard let object = Self.json(response) as? [String: Any], let issue = object["issue"] as? [String: Any] else { return nil }
-        let journals = issue["journals"] as? [[String: Any]] ?? []
-        return (journals.compactMap { $0["notes"] as? String }, false)
+        guard let issue = Self.json(response)?["issue"], issue.objectValue != nil else { return nil }
+        let journals = issue["journals"]?.arrayValue ?? []
+        return (journals.compactMap { $0["notes"]?.stringValue }, false)
     }
 
     /// Who the token belongs to: its comments (the bridge's and Devin's) are never forwarded.
@@ -34,7 +34,6 @@ public struct RedmineAPI: TicketAPI {
     }
 
     public func login(in response: HTTPResponse) -> String? {
-        guard let object = Self.json(response) as? [String: Any], let user = object["user"] as? [String: Any] else { return nil }
-        return user["login"] as? String
+        Self.json(response)?[path: "user", "login"]?.stringValue
     }
 }
