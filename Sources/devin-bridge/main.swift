@@ -1,10 +1,12 @@
 import DevinBridge
-import Foundation
+import DevinBridgeHTTP
+import Glibc
+import FoundationEssentials
 
 // A thin shell: read the request from the environment and stdin, let the core decide, write the
 // response to stdout and one log line to stderr. Everything else lives in DevinBridge.
 
-let environment = ProcessInfo.processInfo.environment
+let environment = ProcessEnvironment.current()
 
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var offset = 0
@@ -30,7 +32,7 @@ if environment["GATEWAY_INTERFACE"] != nil {
     let started = BridgeClock.system.uptimeNanoseconds()
     let head = CGIRequestHead(environment: environment)
     let handler = Handler(report: Configuration.load(environment: environment, identity: identity),
-                          transport: HelperTransport.besideExecutable(identity: identity), startedAt: started)
+                          transport: CurlTransport.forProcess(identity), startedAt: started)
     let bodyDeadline = started + UInt64(RequestDeadline.bodySeconds * 1e9)
     let outcome = handler.handle(head, readBody: BodyReader.standardInput(until: bodyDeadline))
     writeAll(1, outcome.response.serialized(includeBody: head.method != "HEAD"))
@@ -41,11 +43,13 @@ if environment["GATEWAY_INTERFACE"] != nil {
         close(2)
         CommentWorker.start(key: key, environment: environment, identity: identity)
     }
-    exit(0)
+    // Everything is written (straight to the descriptors, nothing buffered): skip the exit
+    // handlers, whose only work is OpenSSL's cleanup of what its first HMAC set up.
+    _exit(0)
 }
 
 let result = AdminCommands.run(Array(CommandLine.arguments.dropFirst()), environment: environment,
-                               transport: HelperTransport.besideExecutable(identity: identity), identity: identity) {
+                               transport: CurlTransport.forProcess(identity), identity: identity) {
     var body = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {

@@ -129,8 +129,8 @@ struct DeliveryProcessTests {
     func killedMidCall() throws {
         let api = try StandIn(fault: "created-then-timeout", failTimes: 1, delay: 60)
         defer { api.stop() }
-        // The network helper inherits the ticket's lock, so it stays locked until the helper's own
-        // timeout ends its request, even with the CGI process gone; a retry then finds the session.
+        // The process dies with the request in flight (the session created, the answer not yet
+        // read): its lock goes with it, and a retry finds the session instead of creating another.
         let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": "4"])
         let body = ticketBody()
         let process = try bridge.start(body: body, headers: ["X-Hub-Signature-256": try bridge.signature(body)])
@@ -142,7 +142,16 @@ struct DeliveryProcessTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
-        let retry = try bridge.command(["retry"])
+        // Right away the record is left alone: its request's time (4 s and a margin) is not over.
+        let early = try bridge.command(["retry"])
+        #expect(early.stdout.contains("1 busy"), "\(early.stdout) \(early.stderr)")
+        #expect(try bridge.signedPost(body).json["status"] as? String == "in_progress")
+        var retry = early
+        let until = Date().addingTimeInterval(15)
+        while !retry.stdout.contains("adopted") && Date() < until {
+            usleep(500_000)
+            retry = try bridge.command(["retry"])
+        }
         #expect(retry.stdout.contains("adopted  4711 [devin-autofix]"), "\(retry.stdout) \(retry.stderr)")
         #expect(bridge.records.first?["state"] as? String == "created")
         #expect(bridge.records.first?["session_id"] as? String == api.sessions.first?["session_id"] as? String)
@@ -169,13 +178,11 @@ struct DeliveryProcessTests {
         #expect(status.stdout.contains("CAP-3"))
     }
 
-    @Test("Without its network helper installed, an accepted ticket is queued with a reason that says so, not lost")
-    func missingHelper() throws {
+    @Test("Without libcurl on the host, an accepted ticket is queued with a reason that says so, not lost",
+          .enabled(if: getuid() == 0, "needs root for a mount namespace"))
+    func missingLibcurl() throws {
         let api = try StandIn()
         defer { api.stop() }
-        let directory = TemporaryDirectory()
-        let lonely = directory.path + "/devin-bridge"
-        try FileManager.default.copyItem(atPath: Paths.binary, toPath: lonely)
         var environment = BridgeProcess(apiBase: api.baseURL).configuration
         let state = TemporaryDirectory()
         environment["STATE_DIR"] = state.path
@@ -183,10 +190,22 @@ struct DeliveryProcessTests {
         let signature = try BridgeProcess(apiBase: api.baseURL).signature(body)
         environment.merge(["GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": String(body.count),
                            "CONTENT_TYPE": "application/json", "HTTP_X_HUB_SIGNATURE_256": signature]) { $1 }
-        let output = try CGIOutput(runProcess(lonely, environment: environment, stdin: body))
-        #expect(output.status == 202)
-        #expect((output.json["reason"] as? String)?.contains("devin-bridge-http") == true)
+        // The real binary, in a mount namespace where libcurl.so.4 is an empty file: dlopen fails
+        // there as it does on a host without libcurl4.
+        let library = try FileManager.default.destinationOfSymbolicLink(atPath: "/lib/x86_64-linux-gnu/libcurl.so.4")
+        let path = library.hasPrefix("/") ? library : "/lib/x86_64-linux-gnu/" + library
+        let output = try CGIOutput(runProcess("/usr/bin/unshare", arguments: [
+            "--mount", "--", "/bin/sh", "-c", #"mount --bind /dev/null "$1" && exec "$2""#, "sh", path, Paths.binary,
+        ], environment: environment, stdin: body))
+        #expect(output.status == 202, "\(output.raw)")
+        #expect((output.json["reason"] as? String)?.contains("libcurl") == true, "\(output.json)")
+        #expect(output.stderr.contains("apt-get install libcurl4"), "\(output.stderr)")
         #expect(api.requests.isEmpty)
+        // Where libcurl is, the queued ticket is delivered by the next retry.
+        var retryEnvironment = BridgeProcess(apiBase: api.baseURL).configuration
+        retryEnvironment["STATE_DIR"] = state.path
+        let retry = try runProcess(Paths.binary, arguments: ["retry", "--now"], environment: retryEnvironment, stdin: [])
+        #expect(api.sessions.count == 1, "\(retry)")
     }
 
     @Test("A refusal is kept as failed with its reason, and a redelivery after the fix is tried again")

@@ -50,22 +50,22 @@ struct InstallTests {
 
         let binary = stage.appendingPathComponent("usr/lib/devin-bridge/devin-bridge").path
         #expect(FileManager.default.isExecutableFile(atPath: binary))
-        let helper = stage.appendingPathComponent("usr/lib/devin-bridge/devin-bridge-http").path
-        #expect(FileManager.default.isExecutableFile(atPath: helper))
         // Nothing in Debian's cgi-bin, which Apache's serve-cgi-bin.conf publishes at /cgi-bin/.
         #expect(!FileManager.default.fileExists(atPath: stage.appendingPathComponent("usr/lib/cgi-bin/devin-bridge").path))
         #expect(!FileManager.default.fileExists(atPath: stage.appendingPathComponent("usr/lib/cgi-bin/devin-bridge-http").path))
-        // The CGI program itself does not load libcurl: only the helper does.
+        // The program does not load libcurl at start: it opens it when it first sends a request.
         let mainLibraries = String(decoding: try runProcess("/usr/bin/ldd", arguments: [binary], environment: ["PATH": "/usr/bin:/bin"], stdin: []).stdout, as: UTF8.self)
         #expect(!mainLibraries.contains("libcurl"))
-        // The helper refuses to be a CGI program.
-        let asCGI = try runProcess(helper, environment: ["GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST"],
-                                   stdin: Array(#"{"request":{"method":"GET","url":"http://127.0.0.1:9/","headers":{},"body":[]},"timeout":1}"#.utf8))
-        #expect(String(decoding: asCGI.stdout, as: UTF8.self).hasPrefix("Status: 403"))
-        let ldd = try runProcess("/usr/bin/ldd", arguments: [helper], environment: ["PATH": "/usr/bin:/bin"], stdin: [])
-        let libraries = String(decoding: ldd.stdout, as: UTF8.self)
-        #expect(!libraries.contains("libswift"), "the target host would need a Swift toolchain: \(libraries)")
-        #expect(libraries.contains("libcrypto"))
+        // Nor the C++ runtime as shared libraries (deploy/build-release.sh links them statically),
+        // nor Foundation proper with ICU's 34 MB of data: the bridge imports FoundationEssentials.
+        #expect(!mainLibraries.contains("libstdc++") && !mainLibraries.contains("libgcc_s"), "\(mainLibraries)")
+        let installedSize = (try? FileManager.default.attributesOfItem(atPath: binary)[.size] as? Int) ?? 0
+        #expect(installedSize > 0 && installedSize < 25_000_000, "\(installedSize) bytes: is Foundation (ICU) linked in again?")
+        #expect(!mainLibraries.contains("libswift"), "the target host would need a Swift toolchain: \(mainLibraries)")
+        #expect(mainLibraries.contains("libcrypto"))
+        // No $ORIGIN run path: the loader goes straight to the system's libraries.
+        let dynamic = String(decoding: try runProcess("/usr/bin/readelf", arguments: ["-d", binary], environment: ["PATH": "/usr/bin:/bin"], stdin: []).stdout, as: UTF8.self)
+        #expect(!dynamic.contains("RUNPATH") && !dynamic.contains("RPATH"), "\(dynamic)")
         let version = try runProcess(binary, arguments: ["--version"], environment: [:], stdin: [])
         #expect(String(decoding: version.stdout, as: UTF8.self).hasPrefix("devin-bridge "))
         let linkPath = stage.appendingPathComponent("usr/local/bin/devin-bridge").path
@@ -78,7 +78,6 @@ struct InstallTests {
         if root {
             #expect(Self.userExists(user) && Self.groupExists(user))
             #expect(ownership(binary) == "root:\(user) 2755")
-            #expect(ownership(helper) == "root:root 755")
             #expect(ownership(config) == "root:\(user) 640")
             #expect(ownership(confDir) == "root:\(user) 750")
             #expect(ownership(state) == "\(user):\(user) 2770")
@@ -98,9 +97,14 @@ struct InstallTests {
         let edited = "DEVIN_API_KEY=placeholder-key-for-test\nDEVIN_ORG_ID=org-x\nWEBHOOK_SECRET=placeholder secret for test\n"
         try edited.write(toFile: config, atomically: false, encoding: .utf8)
         chmod(config, 0o644)
+        // The network helper an earlier release installed beside the program is removed.
+        let oldHelper = stage.appendingPathComponent("usr/lib/devin-bridge/devin-bridge-http").path
+        try "#!/bin/sh\n".write(toFile: oldHelper, atomically: false, encoding: .utf8)
         settings["SKIP_BUILD"] = "1"
         let second = try runInstallScript(stage: stage, environment: settings)
         #expect(second.exitCode == 0, "\(Self.text(second))")
+        #expect(!FileManager.default.fileExists(atPath: oldHelper))
+        #expect(Self.text(second).contains("removed \(oldHelper)"), "\(Self.text(second))")
         #expect(try String(contentsOfFile: config, encoding: .utf8) == edited)
         #expect(ownership(config)?.hasSuffix(" 640") == true)
         #expect(String(decoding: second.stdout, as: UTF8.self).contains("kept the existing"))

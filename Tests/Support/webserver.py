@@ -9,9 +9,9 @@ as deploy/install.sh creates them).
                      [--installed-root ROOT] [--debian-cgi-bin] [--script-timeout S]
   webserver.py stop --prefix DIR
 
-`start` copies BIN to DIR/lib/devin-bridge/devin-bridge (with devin-bridge-http from BIN's folder)
+`start` copies BIN to DIR/lib/devin-bridge/devin-bridge
 and sets up the bridge the way deploy/install.sh does. With --identity (the default as root):
-the program root:devin-bridge 2755 (setgid), the helper root:root 0755, the config
+the program root:devin-bridge 2755 (setgid), the config
 root:devin-bridge 0640, the state directory (and its tickets/ and locks/) devin-bridge:devin-bridge
 2770. With --no-identity, the earlier layout: config root:www-data 0640, state owned by www-data.
 It renders deploy/<server>/devin-bridge.conf with the paths replaced (program, config file,
@@ -135,7 +135,7 @@ def ensure_identity(user, group):
 
 
 def set_up_bridge(args, prefix):
-    """Copies the program (and its helper) and gives it, the config and the state directory the
+    """Copies the program and gives it, the config and the state directory the
     owners and modes deploy/install.sh gives them. Returns the program's path."""
     directory = os.path.join(prefix, "lib", "devin-bridge")
     os.makedirs(directory, exist_ok=True)
@@ -144,11 +144,6 @@ def set_up_bridge(args, prefix):
     cgi = os.path.join(directory, "devin-bridge")
     shutil.copy2(args.cgi, cgi)
     os.chmod(cgi, 0o755)
-    # The network helper lives next to the CGI program, as deploy/install.sh installs it.
-    helper = os.path.join(os.path.dirname(os.path.abspath(args.cgi)), "devin-bridge-http")
-    if os.path.exists(helper):
-        shutil.copy2(helper, os.path.join(directory, "devin-bridge-http"))
-        os.chmod(os.path.join(directory, "devin-bridge-http"), 0o755)
     config = os.path.abspath(args.config)
     state = os.path.abspath(args.state_dir) if args.state_dir else None
     if not running_as_root():
@@ -157,8 +152,6 @@ def set_up_bridge(args, prefix):
         uid, gid = ensure_identity(args.bridge_user, args.bridge_group)
         os.chown(cgi, 0, gid)
         os.chmod(cgi, 0o2755)  # after chown, which clears the setgid bit
-        if os.path.exists(os.path.join(directory, "devin-bridge-http")):
-            os.chown(os.path.join(directory, "devin-bridge-http"), 0, 0)
         os.chown(config, 0, gid)
         os.chmod(config, 0o640)
         if state:
