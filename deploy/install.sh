@@ -12,7 +12,7 @@
 #   DESTDIR       staging root prepended to every path (packaging); default empty
 #   PREFIX        default /usr/local: the admin command goes to $PREFIX/bin
 #   BINDIR        default $PREFIX/bin
-#   CGI_DIR       default /usr/lib/devin-bridge: the CGI program and its network helper. Not
+#   CGI_DIR       default /usr/lib/devin-bridge: the CGI program. Not
 #                 Debian's /usr/lib/cgi-bin, which Apache's serve-cgi-bin.conf publishes at /cgi-bin/
 #   CONF_DIR      default /etc/devin-bridge
 #   STATE_DIR     default /var/lib/devin-bridge: the delivery records
@@ -20,12 +20,11 @@
 #   BRIDGE_GROUP  default devin-bridge: the group the CGI program runs as (setgid), the only
 #                 group that can read bridge.conf and enter the state directory
 #   BUILD_DIR     default .build in the checkout: SwiftPM's build folder (--scratch-path)
-#   SKIP_BUILD    1: install the existing $BUILD_DIR/release/devin-bridge(-http) without building
+#   SKIP_BUILD    1: install the existing $BUILD_DIR/release/devin-bridge without building
 #
 # What it makes (as root; the user and group are created on this host, even with DESTDIR):
 #   $CGI_DIR/devin-bridge        root:$BRIDGE_GROUP 2755 (setgid: the web server's user runs it,
 #                                with the group $BRIDGE_GROUP as its effective group)
-#   $CGI_DIR/devin-bridge-http   root:root 0755 (inherits that group from the bridge)
 #   $BINDIR/devin-bridge         a symlink to $CGI_DIR/devin-bridge (the admin commands)
 #   $CONF_DIR                    root:$BRIDGE_GROUP 0750
 #   $CONF_DIR/bridge.conf        root:$BRIDGE_GROUP 0640, from bridge.conf.example, never overwritten
@@ -169,21 +168,24 @@ BUILD_DIR=${BUILD_DIR:-$root/.build}
 binary=$BUILD_DIR/release/devin-bridge
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     command -v swift >/dev/null || die "swift is not on PATH: install the Swift toolchain (https://swift.org/install) or set SKIP_BUILD=1 with a prebuilt $BUILD_DIR/release/devin-bridge"
-    say "building a release binary with the Swift runtime linked statically"
-    (cd "$root" && swift build -c release --static-swift-stdlib --product devin-bridge --scratch-path "$BUILD_DIR")
-    (cd "$root" && swift build -c release --static-swift-stdlib --product devin-bridge-http --scratch-path "$BUILD_DIR")
+    say "building release binaries with the Swift and C++ runtimes linked statically"
+    "$root/deploy/build-release.sh" "$BUILD_DIR"
 fi
-helper=$BUILD_DIR/release/devin-bridge-http
-for file in "$binary" "$helper"; do
-    [ -x "$file" ] || die "no binary at $file"
-    # The target host must need no Swift toolchain: no libswift*.so among the dynamic dependencies.
-    if ldd "$file" | grep -q 'libswift'; then
-        die "$file links the Swift runtime dynamically; build with --static-swift-stdlib"
+[ -x "$binary" ] || die "no binary at $binary"
+# The target host must need no Swift toolchain: no libswift*.so among the dynamic dependencies.
+if ldd "$binary" | grep -q 'libswift'; then
+    die "$binary links the Swift runtime dynamically; build with --static-swift-stdlib"
+fi
+if ldd "$binary" | grep -q 'not found'; then
+    die "$binary needs libraries this host lacks: $(ldd "$binary" | grep 'not found' | tr -s ' \t' ' ')"
+fi
+# libcurl is loaded when the first request is sent (dlopen), so ldd does not list it.
+if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libcurl\.so\.4 '; then
+    if [ -z "$DESTDIR" ]; then
+        die "libcurl.so.4 is not installed: devin-bridge sends its requests with it (Debian: apt-get install libcurl4)"
     fi
-    if ldd "$file" | grep -q 'not found'; then
-        die "$file needs libraries this host lacks: $(ldd "$file" | grep 'not found' | tr -s ' \t' ' ')"
-    fi
-done
+    say "warning: libcurl.so.4 is not installed here; the target host needs it (Debian: libcurl4)"
+fi
 
 # The bridge's own group and user: only they (and root) can read the secrets and the state.
 # A concurrent install may create them first: then they exist, which is all that matters.
@@ -201,14 +203,13 @@ if [ $as_root = 1 ]; then
     fi
 fi
 
-# The CGI program and its network helper (run only for accepted tickets; it refuses to run as
-# a CGI program itself), each replaced atomically so a request in flight never sees half a file.
+# The CGI program, replaced atomically so a request in flight never sees half a file.
 # Stripped: symbols are of no use on the server and cost disk and page cache.
 # devin-bridge is setgid $BRIDGE_GROUP: the web server's user runs it, and the kernel gives it
 # that group (and makes it undumpable, and glibc ignores LD_* for it), so it can read the
 # configuration and the state that the web server's other scripts cannot.
 install -d -m 0755 "$DESTDIR$CGI_DIR"
-for name in devin-bridge-http devin-bridge; do
+for name in devin-bridge; do
     tmp="$DESTDIR$CGI_DIR/.$name.new.$$"
     install -m 0755 "$BUILD_DIR/release/$name" "$tmp"
     strip "$tmp" 2>/dev/null || true
@@ -224,6 +225,11 @@ for name in devin-bridge-http devin-bridge; do
     say "installed $DESTDIR$CGI_DIR/$name ($(du -h "$DESTDIR$CGI_DIR/$name" | cut -f1), $(stat -c '%U:%G %a' "$DESTDIR$CGI_DIR/$name"))"
 done
 remove_legacy_programs
+# Earlier releases sent their requests through a helper program; the bridge now calls libcurl.
+if [ -e "$DESTDIR$CGI_DIR/devin-bridge-http" ]; then
+    rm -f "$DESTDIR$CGI_DIR/devin-bridge-http"
+    say "removed $DESTDIR$CGI_DIR/devin-bridge-http (the network helper of earlier releases, no longer used)"
+fi
 
 # The admin command (check, sign, retry, status): the same binary.
 install -d -m 0755 "$DESTDIR$BINDIR"

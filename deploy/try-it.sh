@@ -18,7 +18,6 @@ cd "$root"
 
 echo "==> building"
 swift build --product devin-bridge 2>&1 | tail -1
-swift build --product devin-bridge-http 2>&1 | tail -1
 bin=$(swift build --show-bin-path)/devin-bridge
 
 work=$root/.build/try-it/$server
