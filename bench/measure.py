@@ -81,6 +81,12 @@ def main():
         elif path == "reject":
             body = ticket(index, ["devin-autofix"])
             env["HTTP_X_HUB_SIGNATURE_256"] = "sha256=" + "0" * 64
+        elif path == "skip-1MiB":  # a signed ticket of just under 1 MiB (MAX_BODY_BYTES' default), no trigger label
+            body = ticket(index, ["bug", "ui"])
+            text = json.loads(body)
+            text["description"] += "Steps, logs and a stack trace follow. " * ((1048576 - len(body) - 64) // 38)
+            body = json.dumps(text).encode()
+            env["HTTP_X_HUB_SIGNATURE_256"] = sign(body)
         elif path == "reject-1MiB":
             body = b"x" * 1048576
             env["HTTP_X_HUB_SIGNATURE_256"] = "sha256=" + "0" * 64
@@ -90,7 +96,7 @@ def main():
         env["CONTENT_LENGTH"] = str(len(body))
         return env, body
 
-    expected = {"skip": b"skipped", "reject": b"401", "reject-1MiB": b"401", "create": b"created"}
+    expected = {"skip": b"skipped", "skip-1MiB": b"skipped", "reject": b"401", "reject-1MiB": b"401", "create": b"created"}
     for path in paths:
         for name in candidates:
             results[(name, path)] = []

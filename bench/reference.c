@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef WITH_CURL
 static size_t sink(char *data, size_t size, size_t count, void *user) {
@@ -45,10 +46,17 @@ static void answer(const char *status, const char *body) {
     printf("Status: %s\r\nContent-Type: application/json\r\n\r\n%s\n", status, body);
 }
 
+/* The answer is out: leave without the exit handlers (OpenSSL's cleanup frees, one by one, what its
+   first HMAC set up: 0.7 M instructions that change nothing for a process about to end). */
+static int finish(void) {
+    fflush(stdout);
+    _exit(0);
+}
+
 int main(void) {
     const char *length_text = getenv("CONTENT_LENGTH");
     long length = length_text ? strtol(length_text, NULL, 10) : 0;
-    if (length < 0 || length > 1048576 * 2) { answer("413 Content Too Large", "{\"error\":\"payload_too_large\"}"); return 0; }
+    if (length < 0 || length > 1048576 * 2) { answer("413 Content Too Large", "{\"error\":\"payload_too_large\"}"); return finish(); }
     unsigned char *body = malloc((size_t)length + 1);
     size_t got = 0;
     while (got < (size_t)length) {
@@ -72,11 +80,11 @@ int main(void) {
     }
     if (!ok || CRYPTO_memcmp(given, mac, 32) != 0) {
         answer("401 Unauthorized", "{\"error\":\"bad_signature\",\"message\":\"The signature does not verify.\"}");
-        return 0;
+        return finish();
     }
     if (!strstr((const char *)body, "\"devin-autofix\"")) {
         answer("200 OK", "{\"status\":\"skipped\",\"reason\":\"no trigger label\"}");
-        return 0;
+        return finish();
     }
 
 #ifdef WITH_CURL
@@ -96,8 +104,8 @@ int main(void) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    if (result != CURLE_OK || code != 200) { answer("502 Bad Gateway", "{\"error\":\"upstream\"}"); return 0; }
+    if (result != CURLE_OK || code != 200) { answer("502 Bad Gateway", "{\"error\":\"upstream\"}"); return finish(); }
 #endif
     answer("200 OK", "{\"status\":\"created\"}");
-    return 0;
+    return finish();
 }

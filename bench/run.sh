@@ -18,11 +18,10 @@ work=$root/.build-bench
 mkdir -p "$work"
 chmod 755 "$work"
 
-echo "bench: building the bridge (release, Swift runtime static) and the C reference"
-swift build -c release --static-swift-stdlib --product devin-bridge 2>&1 | tail -1
-swift build -c release --static-swift-stdlib --product devin-bridge-http 2>&1 | tail -1
-bin=$(swift build -c release --show-bin-path)
-for name in devin-bridge devin-bridge-http; do
+echo "bench: building the bridge as deploy/install.sh builds it, and the C reference"
+if ! "$root/deploy/build-release.sh" "$work/swift" > "$work/build.log" 2>&1; then cat "$work/build.log"; exit 1; fi
+bin=$work/swift/release
+for name in devin-bridge; do
     cp "$bin/$name" "$work/$name"
     strip "$work/$name" 2>/dev/null || true
 done
@@ -70,7 +69,7 @@ env = {"PATH": "/usr/bin:/bin", "DEVIN_BRIDGE_CONFIG": conf, "WEBHOOK_SECRET": "
        "DEVIN_API_KEY": "bench-api-key-0002", "DEVIN_ORG_ID": "org-bench", "DEVIN_API_BASE": api}
 print(json.dumps({"candidates": {"bridge": [f"{work}/devin-bridge"], "c": [f"{work}/reference-cgi"],
                                  "c-curl": [f"{work}/reference-cgi-curl"], "python": [python, f"{work}/reference.py"]},
-                  "env": env, "iterations": int(iterations), "paths": ["skip", "reject", "create", "reject-1MiB"]}))
+                  "env": env, "iterations": int(iterations), "paths": ["skip", "reject", "skip-1MiB", "reject-1MiB", "create"]}))
 PY
 )
 python3 "$here/measure.py" "$config" > "$work/process.json"
