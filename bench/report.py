@@ -26,7 +26,7 @@ print(f"# devin-bridge benchmark\n")
 print(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
       f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}. "
       f"devin-bridge as deploy/install.sh installs it: release (deploy/build-release.sh: Swift and C++ runtimes "
-      f"static, no run path), stripped, {os.path.getsize(binary) / 1e6:.1f} MB, one file. "
+      f"static, no run path, packed relative relocations), stripped, {os.path.getsize(binary) / 1e6:.1f} MB, one file. "
       "Reproduce with `bench/run.sh`.\n")
 print("## Per request: one CGI process, medians (ratio to the floor in the same run)\n")
 print("The floor is a C CGI that does the path's least work: for skip and reject it loads only libcrypto "
@@ -34,7 +34,7 @@ print("The floor is a C CGI that does the path's least work: for skip and reject
       "The C program linked with libcurl on every path (the earlier reference) is shown for comparison. "
       "The 1 MiB bodies: a signed ticket of just under 1 MiB without a trigger label (skip), and 1 MiB with a "
       "bad signature (reject).\n")
-print("| path | program | wall ms | p90 ms | CPU ms | peak RSS MB | wall vs floor | RSS vs floor |")
+print("| path | program | wall ms | p90 ms | CPU ms | peak RSS MiB | wall vs floor | RSS vs floor |")
 print("|---|---|---|---|---|---|---|---|")
 paths = ("skip", "reject", "skip-1MiB", "reject-1MiB", "create")
 for path in paths:
@@ -57,12 +57,12 @@ for path, limit in (("skip", 1.5), ("reject", 1.5), ("skip-1MiB", 1.5), ("reject
     floor = "c-curl" if path == "create" else "c"
     ratio = get("bridge", path, "wall_ms") / get(floor, path, "wall_ms")
     print(f"| {path} (wall) | {ratio:.2f}x | {limit}x | {'met' if ratio <= limit else '**not met**'} |")
-for path in ("skip", "skip-1MiB", "reject-1MiB", "create"):
+for path in paths:
     floor = "c-curl" if path == "create" else "c"
     body = 1048576 if "1MiB" in path else 0
     allowed = 2 * get(floor, path, "rss_kb") * 1024 + body
     rss = get("bridge", path, "rss_kb") * 1024
-    print(f"| {path} (peak RSS) | {rss / 1e6:.1f} MB | 2 x floor + body = {allowed / 1e6:.1f} MB | "
+    print(f"| {path} (peak RSS) | {rss / 1048576:.1f} MiB | 2 x floor + body = {allowed / 1048576:.1f} MiB | "
           f"{'met' if rss <= allowed else '**not met**'} |")
 print()
 bridge_create = get("bridge", "create", "wall_ms") - upstream
