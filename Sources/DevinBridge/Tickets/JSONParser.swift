@@ -123,7 +123,9 @@ struct JSONParser {
         index += 1 // opening quote
         let start = index
         // The common case: no escapes, so the bytes between the quotes are the string.
-        while index < bytes.count {
+        while true {
+            skipPlainText()
+            guard index < bytes.count else { throw .syntax(offset: index) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let text = try utf8(start..<index)
@@ -134,37 +136,75 @@ struct JSONParser {
             if byte < 0x20 { throw .syntax(offset: index) }
             index += 1
         }
-        var out = Array(bytes[start..<index])
+        // Escapes: the text is rebuilt in a buffer that holds at least the rest of the body (the
+        // string cannot be longer), plain runs copied whole.
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count - start)
+        defer { out.deallocate() }
+        var length = index - start
+        out.update(from: bytes.baseAddress! + start, count: length)
+        func append(_ byte: UInt8) {
+            out[length] = byte
+            length += 1
+        }
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let text = String(validating: out, as: UTF8.self) else { throw .syntax(offset: start) }
+                guard let text = String(validating: UnsafeBufferPointer(start: out, count: length), as: UTF8.self) else {
+                    throw .syntax(offset: start)
+                }
                 return text
             case UInt8(ascii: "\\"):
                 index += 1
                 guard let escape = current else { throw .syntax(offset: index) }
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5c)
-                case UInt8(ascii: "/"): out.append(0x2f)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0c)
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"): out += try unicodeEscape()
+                case UInt8(ascii: "\""): append(0x22)
+                case UInt8(ascii: "\\"): append(0x5c)
+                case UInt8(ascii: "/"): append(0x2f)
+                case UInt8(ascii: "b"): append(0x08)
+                case UInt8(ascii: "f"): append(0x0c)
+                case UInt8(ascii: "n"): append(0x0a)
+                case UInt8(ascii: "r"): append(0x0d)
+                case UInt8(ascii: "t"): append(0x09)
+                // At most 4 bytes of UTF-8 from 6 (or 12) bytes of escape: it always fits.
+                case UInt8(ascii: "u"): for byte in try unicodeEscape() { append(byte) }
                 default: throw .syntax(offset: index - 1)
                 }
             default:
                 if byte < 0x20 { throw .syntax(offset: index) }
-                out.append(byte)
+                // The plain text up to the next quote, backslash or control character, at once.
+                let run = index
                 index += 1
+                skipPlainText()
+                while index < bytes.count, bytes[index] >= 0x20, bytes[index] != 0x22, bytes[index] != 0x5c { index += 1 }
+                (out + length).update(from: bytes.baseAddress! + run, count: index - run)
+                length += index - run
             }
         }
         throw .syntax(offset: index)
+    }
+
+    /// Moves `index` past plain string text, eight bytes at a time, stopping at or before the
+    /// first quote, backslash or control character (or the end): a long description is mostly
+    /// plain text, and this is the loop a 1 MiB body spends its time in. The word tests are exact
+    /// ("some byte is zero" and "some byte is below 0x20" have no false positives as a whole);
+    /// the caller looks at the bytes of the word that stopped it one by one.
+    private mutating func skipPlainText() {
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var at = index
+        while at + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5c)
+            let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if found & highs != 0 { break }
+            at += 8
+        }
+        index = at
     }
 
     /// The scalar of `\uXXXX` (and of its low surrogate's `\uXXXX` when it is a high one), as UTF-8.

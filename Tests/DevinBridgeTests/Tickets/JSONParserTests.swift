@@ -113,6 +113,35 @@ struct JSONParserTests {
         #expect(valid > 1000, "the generator must produce enough valid documents to compare values")
     }
 
+    @Test("Strings read eight bytes at a time: every special byte at every offset of a word")
+    func specialBytesAtEveryOffset() {
+        // A quote, a backslash escape, each kind of control character, UTF-8 of two, three and
+        // four bytes, and the bytes next to the tested ranges (0x1f/0x20, 0x21/0x23, 0x5b/0x5d).
+        let specials: [[UInt8]] = [
+            Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\n"#.utf8), Array(#"\u00e9"#.utf8), [0x00], [0x01], [0x0a], [0x1f],
+            [0x20], [0x21], [0x23], [0x5b], [0x5d], [0x7f], Array("\u{e9}".utf8), Array("\u{20ac}".utf8), Array("\u{1F600}".utf8),
+            [0x80], [0xff], [0xa2], [0xdc],
+        ]
+        var compared = 0
+        for length in 0..<20 {
+            for at in 0...length {
+                for special in specials {
+                    for tail in [Array("".utf8), Array(#"\t and after"#.utf8)] {
+                        var text = Array(repeating: UInt8(ascii: "a"), count: length)
+                        text.insert(contentsOf: special, at: at)
+                        text += tail
+                        for document in [[0x22] + text + [0x22], Array(#"{"k":""#.utf8) + text + Array(#""}"#.utf8), [0x22] + text] {
+                            #expect(Self.parser(document) == Self.decoder(document),
+                                    "\(String(decoding: document, as: UTF8.self).debugDescription)")
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared == 210 * 21 * 2 * 3)
+    }
+
     /// What parseObject did before it read the body in one pass: UTF-8 of the whole body, then
     /// the nesting, then the parse.
     static func threePasses(_ body: [UInt8]) -> String {
