@@ -118,8 +118,31 @@ public enum BodyReader {
             }
         }
 
+        if failure == nil, let expected, expected <= drainLimit {
+            // The length is known and allowed: read straight into the body, no chunk to copy from.
+            let body = [UInt8](unsafeUninitializedCapacity: expected) { buffer, filled in
+                let bytes = UnsafeMutableRawBufferPointer(buffer)
+                while filled < expected {
+                    let count = read(UnsafeMutableRawBufferPointer(rebasing: bytes[filled..<expected]))
+                    if count == timedOut {
+                        failure = .bodyTimeout(seconds: RequestDeadline.bodySeconds)
+                        return
+                    }
+                    if count < 0 {
+                        failure = .bodyUnreadable
+                        return
+                    }
+                    if count == 0 { return }
+                    filled += count
+                }
+            }
+            if let failure { return .failure(failure) }
+            if body.count < expected { return .failure(.bodyTruncated(expected: expected, received: body.count)) }
+            return .success(body)
+        }
+
         var body = [UInt8]()
-        if failure == nil { body.reserveCapacity(min(expected ?? 65536, limit)) }
+        if failure == nil { body.reserveCapacity(min(65536, limit)) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         var total = 0
         let stop = min(expected ?? Int.max, drainLimit)
