@@ -43,9 +43,12 @@ def run_once(argv, env, body):
     os.close(read_in)
     os.close(write_out)
     view = memoryview(body)
-    while view:
-        written = os.write(write_in, view[:65536])
-        view = view[written:]
+    try:
+        while view:
+            written = os.write(write_in, view[:65536])
+            view = view[written:]
+    except BrokenPipeError:
+        pass  # a program that answers without reading (bench/startup's) may be gone already
     os.close(write_in)
     chunks = []
     while True:

@@ -11,6 +11,7 @@ process = json.load(open(sys.argv[1]))
 upstream = json.load(open(sys.argv[2]))["upstream_ms"]
 wrk = json.load(open(sys.argv[3]))
 binary = sys.argv[4]
+startup = json.load(open(sys.argv[5])) if len(sys.argv) > 5 else None
 
 
 def get(name, path, field):
@@ -70,6 +71,28 @@ c_create = get("c-curl", "create", "wall_ms") - upstream
 print(f"Create path without the upstream's own time ({upstream:.1f} ms for a new connection and one POST to the "
       f"local stand-in): devin-bridge {bridge_create:.1f} ms, C + libcurl {c_create:.1f} ms, "
       f"ratio {bridge_create / c_create:.2f}x.\n")
+if startup:
+    def start(name):
+        return startup[f"{name}|skip"]["wall_ms"]
+    c_start, swift_start, essentials_start = start("c-start"), start("swift-start"), start("essentials-start")
+    floor, bridge = start("c"), start("bridge")
+    print("## Where a skip's time goes: start-up floors, same run\n")
+    print("Programs that start and answer a fixed skip without reading the body (bench/startup), next to "
+          "the floor and devin-bridge on the skip path; all built as the bridge is (release, static runtimes, "
+          "stripped), measured interleaved in a run of their own.\n")
+    print("| program | wall ms | what the step adds | ms |")
+    print("|---|---|---|---|")
+    print(f"| C: start, fixed answer | {c_start:.2f} | | |")
+    print(f"| C floor: + libcrypto, HMAC-SHA256, label check | {floor:.2f} | libcrypto and the first HMAC | {floor - c_start:.2f} |")
+    print(f"| Swift, standard library only: start, fixed answer | {swift_start:.2f} | the Swift runtime | {swift_start - c_start:.2f} |")
+    print(f"| Swift + FoundationEssentials: start, fixed answer | {essentials_start:.2f} | FoundationEssentials linked | "
+          f"{essentials_start - swift_start:.2f} |")
+    print(f"| devin-bridge, skip | {bridge:.2f} | | |")
+    language = essentials_start + (floor - c_start)
+    print(f"\nA Swift + FoundationEssentials program doing only the floor's work would take about "
+          f"{essentials_start:.2f} + {floor - c_start:.2f} = {language:.2f} ms ({language / floor:.2f}x the floor); "
+          f"devin-bridge's own work on a skip (configuration, environment, JSON, rules, answer, decision log line) "
+          f"is the remaining {bridge - language:.2f} ms ({bridge / floor:.2f}x in all).\n")
 print("## Through the web servers: wrk -t2 -c4, skip path (signed ticket, no trigger label)\n")
 print("| server | program | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |")
 print("|---|---|---|---|---|---|---|")

@@ -25,6 +25,14 @@ for name in devin-bridge; do
     cp "$bin/$name" "$work/$name"
     strip "$work/$name" 2>/dev/null || true
 done
+# Start-up floors: a C, a Swift and a Swift + FoundationEssentials program answering a fixed skip.
+gcc -O2 -Wall "$here/startup/start.c" -o "$work/c-start"
+for start in swift essentials; do
+    if ! "$root/deploy/build-release.sh" "$work/build-$start" "$here/startup/$start" "$start-start" > "$work/build-$start.log" 2>&1; then
+        cat "$work/build-$start.log"; exit 1
+    fi
+    strip -o "$work/$start-start" "$work/build-$start/release/$start-start"
+done
 # The floor for skip and reject loads only libcrypto; the create path's floor also loads libcurl.
 gcc -O2 -Wall "$here/reference.c" -lcrypto -o "$work/reference-cgi"
 gcc -O2 -Wall -DWITH_CURL "$here/reference.c" -lcrypto -lcurl -o "$work/reference-cgi-curl"
@@ -73,6 +81,20 @@ print(json.dumps({"candidates": {"bridge": [f"{work}/devin-bridge"], "c": [f"{wo
 PY
 )
 python3 "$here/measure.py" "$config" > "$work/process.json"
+
+echo "bench: start-up floors, $ITERATIONS runs each on the skip path"
+startup=$(python3 - "$config" "$work" <<'PY'
+import json, sys
+config = json.loads(sys.argv[1])
+work = sys.argv[2]
+config["candidates"] = {"c-start": [f"{work}/c-start"], "swift-start": [f"{work}/swift-start"],
+                        "essentials-start": [f"{work}/essentials-start"], "c": config["candidates"]["c"],
+                        "bridge": config["candidates"]["bridge"]}
+config["paths"] = ["skip"]
+print(json.dumps(config))
+PY
+)
+python3 "$here/measure.py" "$startup" > "$work/startup.json"
 
 # The upstream's own time for the create path: a new connection and one POST, as each CGI does.
 python3 - "$api" > "$work/upstream.json" <<'PY'
@@ -131,5 +153,5 @@ PY
     done
 done
 
-python3 "$here/report.py" "$work/process.json" "$work/upstream.json" "$work/wrk.json" "$work/devin-bridge" > "$here/results.md"
+python3 "$here/report.py" "$work/process.json" "$work/upstream.json" "$work/wrk.json" "$work/devin-bridge" "$work/startup.json" > "$here/results.md"
 cat "$here/results.md"

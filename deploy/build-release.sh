@@ -4,6 +4,7 @@
 # (libcurl when it first sends a request), and the target host needs no Swift toolchain.
 #
 #   deploy/build-release.sh [SCRATCH_DIR]     # default .build in the checkout
+#   deploy/build-release.sh SCRATCH_DIR PACKAGE_DIR PRODUCT   # another package, same flags (bench)
 #
 # The binaries land in SCRATCH_DIR/release. deploy/install.sh and bench/run.sh build with this.
 set -euo pipefail
@@ -11,6 +12,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=${1:-$root/.build}
 mkdir -p "$scratch"
 scratch=$(cd "$scratch" && pwd)
+package=${2:-$root}
+product=${3:-devin-bridge}
 
 # SwiftPM's --static-swift-stdlib links the Swift runtime statically but asks for libstdc++ and
 # libgcc_s as shared libraries: binding them costs every CGI start about a millisecond. A
@@ -40,5 +43,5 @@ fi
 
 # --disable-local-rpath: no $ORIGIN run path, so the dynamic loader does not look for each
 # library in a dozen subdirectories of the install directory before the system's.
-cd "$root"
-swift build -c release --static-swift-stdlib --disable-local-rpath --product devin-bridge --scratch-path "$scratch" "${flags[@]}"
+cd "$package"
+swift build -c release --static-swift-stdlib --disable-local-rpath --product "$product" --scratch-path "$scratch" "${flags[@]}"
