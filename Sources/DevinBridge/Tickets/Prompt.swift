@@ -138,17 +138,18 @@ public struct PromptBuilder: Sendable {
             && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && !$0.properties.isWhitespace }
     }
 
-    /// Removes invisible characters (``TextHygiene``; keeping newlines and tabs where allowed)
-    /// and caps the length at `limit` Unicode scalars; says whether it had to cut.
+    /// Removes invisible characters (``TextHygiene``) and caps the length at `limit` Unicode
+    /// scalars; says whether it had to cut. With `keepNewlines` newlines and tabs stay (carriage
+    /// returns go); without it, for one line such as a session title, each of them is a space.
     static func clean(_ text: String, limit: Int, keepNewlines: Bool) -> (text: String, truncated: Bool) {
         var out = String.UnicodeScalarView()
         var count = 0
         for scalar in text.unicodeScalars {
             if count >= limit { return (String(out), true) }
             switch scalar.value {
-            case 0x0A where keepNewlines, 0x09:
+            case 0x0A where keepNewlines, 0x09 where keepNewlines:
                 out.append(scalar)
-            case 0x0A, 0x0D:
+            case 0x0A, 0x0D, 0x09:
                 if !keepNewlines { out.append(" ") }
             default:
                 if TextHygiene.isInvisible(scalar) { continue }

@@ -281,7 +281,7 @@ struct PromptBuilderTests {
     @Test("title(for:) is `<id>: <title>` on one line, capped", arguments: [
         ("Crash on save", "PROJ-123: Crash on save"),
         ("two\nlines", "PROJ-123: two lines"),
-        ("tab\there\u{0}", "PROJ-123: tab\there"),
+        ("tab\there\u{0}", "PROJ-123: tab here"),
     ])
     func sessionTitle(_ title: String, _ expected: String) {
         var ticket = ticket
@@ -303,6 +303,8 @@ struct PromptBuilderTests {
     func clean() {
         #expect(PromptBuilder.clean("a\nb", limit: 10, keepNewlines: true).text == "a\nb")
         #expect(PromptBuilder.clean("a\nb", limit: 10, keepNewlines: false).text == "a b")
+        #expect(PromptBuilder.clean("a\tb", limit: 10, keepNewlines: true).text == "a\tb")
+        #expect(PromptBuilder.clean("a\tb\r\nc", limit: 10, keepNewlines: false).text == "a b  c")
         #expect(PromptBuilder.clean("abcdef", limit: 3, keepNewlines: false) == ("abc", true))
         #expect(PromptBuilder.clean("\u{0}\u{0}abc", limit: 3, keepNewlines: false) == ("abc", false))
     }
