@@ -20,11 +20,6 @@ import Glibc
 /// - No cookies, no `.netrc`, no compressed answers asked for, no `Expect: 100-continue` wait.
 ///   A `User-Agent` is sent unless the request has its own (GitHub's API refuses requests without).
 public struct CurlTransport: HTTPTransport {
-    /// The proxy variables read; the same names go with a comment worker.
-    public static let proxyVariables = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
-    /// The CA variables read when `readsCertificateVariables`.
-    public static let certificateVariables = ["CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"]
-
     public let readsCertificateVariables: Bool
 
     public init(readsCertificateVariables: Bool = true) {
@@ -70,15 +65,15 @@ public struct CurlTransport: HTTPTransport {
         set(bridge_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         set(bridge_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         set(bridge_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
-        if readsCertificateVariables, let bundle = Self.environment(["CURL_CA_BUNDLE", "SSL_CERT_FILE"]) {
+        if readsCertificateVariables, let bundle = Self.environment(TransportEnvironment.caBundle) {
             set(bridge_curl_setopt_string(handle, CURLOPT_CAINFO, bundle))
         }
-        if readsCertificateVariables, let directory = Self.environment(["SSL_CERT_DIR"]) {
+        if readsCertificateVariables, let directory = Self.environment(TransportEnvironment.caDirectory) {
             set(bridge_curl_setopt_string(handle, CURLOPT_CAPATH, directory))
         }
         // "" turns proxies off, libcurl's reading of the environment included.
         set(bridge_curl_setopt_string(handle, CURLOPT_PROXY, Self.proxy(for: request.url) ?? ""))
-        if let exceptions = Self.environment(["no_proxy", "NO_PROXY"]) {
+        if let exceptions = Self.environment(TransportEnvironment.noProxy) {
             set(bridge_curl_setopt_string(handle, CURLOPT_NOPROXY, exceptions))
         }
         set(bridge_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
@@ -220,7 +215,7 @@ public struct CurlTransport: HTTPTransport {
 
     /// The proxy for `url`: `https_proxy` (or `HTTPS_PROXY`) for an https URL; none for http.
     static func proxy(for url: String) -> String? {
-        url.lowercased().hasPrefix("https://") ? environment(["https_proxy", "HTTPS_PROXY"]) : nil
+        url.lowercased().hasPrefix("https://") ? environment(TransportEnvironment.httpsProxy) : nil
     }
 
     /// The first of these variables that is set and not empty.

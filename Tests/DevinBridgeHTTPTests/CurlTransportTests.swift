@@ -91,4 +91,11 @@ struct CurlTransportTests {
         #expect(CurlTransport.milliseconds(-3) == 1)
         #expect(CurlTransport.milliseconds(.infinity) == Int(Int32.max))
     }
+
+    @Test("A restricted caller's transport reads no CA variables (its caller chose them); the bridge's own does")
+    func certificateVariablesByIdentity() {
+        #expect(!CurlTransport.forProcess(ProcessIdentity(elevated: true, restricted: true, group: getegid())).readsCertificateVariables)
+        #expect(CurlTransport.forProcess(ProcessIdentity(elevated: true, restricted: false, group: getegid())).readsCertificateVariables)
+        #expect(CurlTransport.forProcess(.plain).readsCertificateVariables)
+    }
 }

@@ -426,4 +426,18 @@ struct SecurityReviewTests {
         chmod(file, 0o640)
         #expect(Configuration.load(environment: environment, identity: .plain).configuration?.stateDirectory == "/tmp/attacker")
     }
+
+    @Test("4: the comment worker a restricted bridge starts gets the proxy variables, never its caller's CA files, settings or CGI variables")
+    func restrictedWorkerEnvironment() {
+        let caller = ["PATH": "/usr/bin:/bin", "DEVIN_BRIDGE_CONFIG": "/etc/devin-bridge/bridge.conf",
+                      "https_proxy": "http://proxy.example:3128", "no_proxy": "localhost", "CURL_CA_BUNDLE": "/tmp/attacker-ca.pem",
+                      "SSL_CERT_DIR": "/tmp/attacker-certs", "DEVIN_API_BASE": "http://127.0.0.1:9", "HTTP_PROXY": "http://attacker:1",
+                      "HTTP_X_HUB_SIGNATURE_256": "sha256=00"]
+        let restricted = CommentWorker.environment(from: caller, identity: ProcessIdentity(elevated: true, restricted: true, group: getegid()))
+        #expect(Set(restricted) == ["PATH=/usr/bin:/bin", "DEVIN_BRIDGE_CONFIG=/etc/devin-bridge/bridge.conf",
+                                    "https_proxy=http://proxy.example:3128", "no_proxy=localhost"])
+        let own = CommentWorker.environment(from: caller, identity: .plain)
+        #expect(own.contains("CURL_CA_BUNDLE=/tmp/attacker-ca.pem") && own.contains("DEVIN_API_BASE=http://127.0.0.1:9"))
+        #expect(!own.contains { $0.hasPrefix("HTTP_") }, "a CGI request's variables never go with the worker")
+    }
 }

@@ -11,15 +11,11 @@ public enum CommentWorker {
     /// The command line the worker runs.
     public static let command = "post-comments"
 
-    /// What the HTTP transport reads (`CurlTransport`'s proxy and CA variables).
-    static let proxyVariables = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
-    static let certificateVariables = ["CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"]
-
     /// Environment variables the worker keeps: the settings (when the environment may hold them),
     /// the configuration's path, and what libcurl may need. The CGI request's variables stay behind.
     static func environment(from environment: [String: String], identity: ProcessIdentity) -> [String] {
-        var names = ["PATH", "DEVIN_BRIDGE_CONFIG"] + proxyVariables
-        if !identity.restricted { names += Configuration.knownKeys + certificateVariables }
+        var names = ["PATH", "DEVIN_BRIDGE_CONFIG"] + TransportEnvironment.proxyVariables
+        if !identity.restricted { names += Configuration.knownKeys + TransportEnvironment.certificateVariables }
         return names.compactMap { name in environment[name].map { "\(name)=\($0)" } }
     }
 

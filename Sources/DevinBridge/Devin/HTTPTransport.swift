@@ -41,3 +41,18 @@ public enum TransportError: Error, Equatable, Sendable {
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest, timeout: Double) -> Result<HTTPResponse, TransportError>
 }
+
+/// The environment variables the real transport reads, named once: it reads them, and a process
+/// the bridge starts (the comment worker) is given them and no others of its caller's.
+public enum TransportEnvironment {
+    /// The proxy for https URLs and its exceptions; nothing else (`HTTP_PROXY` is a CGI client's
+    /// `Proxy:` header).
+    public static let httpsProxy = ["https_proxy", "HTTPS_PROXY"]
+    public static let noProxy = ["no_proxy", "NO_PROXY"]
+    /// The CA bundle file and directory; not read for a restricted caller, who chose them.
+    public static let caBundle = ["CURL_CA_BUNDLE", "SSL_CERT_FILE"]
+    public static let caDirectory = ["SSL_CERT_DIR"]
+
+    public static var proxyVariables: [String] { httpsProxy + noProxy }
+    public static var certificateVariables: [String] { caBundle + caDirectory }
+}
