@@ -276,6 +276,75 @@ struct CGIProcessTests {
         #expect(!api.requests.contains { ($0["path"] as? String) == "/elsewhere" })
     }
 
+    @Test("A client's Proxy: header (HTTP_PROXY) and the other proxy variables libcurl would read do not steer the API call")
+    func proxyVariablesIgnored() throws {
+        let api = try StandIn()
+        defer { api.stop() }
+        let trap = try ProxyTrap()
+        defer { trap.stop() }
+        let bridge = BridgeProcess(apiBase: api.baseURL, extra: [
+            "http_proxy": trap.url, "ALL_PROXY": trap.url, "all_proxy": trap.url,
+            // https_proxy is for https URLs only; this API base is http (loopback).
+            "https_proxy": trap.url, "HTTPS_PROXY": trap.url,
+        ])
+        let response = try bridge.signedPost(ticketBody(), headers: ["Proxy": trap.url])
+        #expect(response.status == 200, "\(response.stderr)")
+        #expect(response.json["status"] as? String == "created")
+        #expect(api.sessions.count == 1)
+        #expect(trap.heads.isEmpty, "the proxy received: \(trap.heads)")
+    }
+
+    @Test("https_proxy carries an https API call as a CONNECT tunnel (the key never in it), and no_proxy bypasses it")
+    func httpsProxyUsed() throws {
+        let trap = try ProxyTrap()
+        defer { trap.stop() }
+        // Nothing listens on the API's port: only the proxy can be reached.
+        let apiBase = "https://127.0.0.1:9"
+        let proxied = BridgeProcess(apiBase: apiBase, extra: ["https_proxy": trap.url])
+        let response = try proxied.signedPost(ticketBody())
+        #expect(response.status == 202, "\(response.stderr)")
+        #expect(response.stderr.contains("the proxy refused the connection (HTTP 403)"), "\(response.stderr)")
+        let heads = trap.heads
+        #expect(heads.count == 1)
+        #expect(heads.first?.hasPrefix("CONNECT 127.0.0.1:9 HTTP/1.1\r\n") == true, "\(heads)")
+        #expect(!heads.joined().contains(TestSecrets.apiKey))
+        #expect(!response.raw.contains(TestSecrets.apiKey) && !response.stderr.contains(TestSecrets.apiKey))
+
+        let bypassed = BridgeProcess(apiBase: apiBase, extra: ["https_proxy": trap.url, "no_proxy": "127.0.0.1"])
+        let direct = try bypassed.signedPost(ticketBody(id: 4712))
+        #expect(direct.status == 202)
+        #expect(direct.stderr.contains("connection refused"), "\(direct.stderr)")
+        #expect(trap.heads.count == 1, "no_proxy: nothing more through the proxy")
+    }
+
+    @Test("An https API with a certificate the system does not trust is refused before anything is sent; a CA bundle the admin sets is used")
+    func tlsVerified() throws {
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let made = try runProcess("/usr/bin/openssl", arguments: [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+        ], environment: ["PATH": "/usr/bin:/bin"], stdin: [])
+        try #require(made.exitCode == 0, "\(made.stderr)")
+        let server = try ProxyTrap(tls: (certificate, key))
+        defer { server.stop() }
+
+        let untrusted = try BridgeProcess(apiBase: "https://127.0.0.1:\(server.port)").signedPost(ticketBody())
+        #expect(untrusted.status == 202, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("TLS handshake failed (certificate or protocol)"), "\(untrusted.stderr)")
+        #expect(server.heads.isEmpty, "nothing may be sent over an unverified connection: \(server.heads)")
+        #expect(server.failedHandshakes == 1)
+
+        // The same server, its certificate given as the CA bundle: the request goes through (and is refused: 403).
+        let trusted = try BridgeProcess(apiBase: "https://127.0.0.1:\(server.port)", extra: ["CURL_CA_BUNDLE": certificate])
+            .signedPost(ticketBody(id: 4712))
+        #expect(trusted.status == 502, "\(trusted.stderr)")
+        #expect(server.heads.count == 1)
+        #expect(server.heads.first?.hasPrefix("POST /v3/organizations/") == true, "\(server.heads)")
+    }
+
     @Test("A wrong API key is reported as such by the real API's own 401")
     func wrongAPIKey() throws {
         let api = try StandIn(apiKey: "the-key-the-api-expects-0000")

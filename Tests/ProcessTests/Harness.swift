@@ -21,6 +21,7 @@ enum Paths {
     }
 
     static let standIn = packageRoot.appendingPathComponent("Tests/Support/devin_standin.py").path
+    static let proxyTrap = packageRoot.appendingPathComponent("Tests/Support/proxy_trap.py").path
 
     /// A fresh directory for one test, removed by the caller.
     static func temporaryDirectory() throws -> URL {

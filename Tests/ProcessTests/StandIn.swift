@@ -71,6 +71,39 @@ final class StandIn {
     }
 }
 
+/// A server that lets nothing through (Tests/Support/proxy_trap.py): as a proxy, or with `tls`
+/// (certificate and key files) as an https server; it records the head of each request it
+/// receives and answers 403. Stopped by the test that started it.
+final class ProxyTrap {
+    let process = Process()
+    let port: Int
+    let directory: URL
+    let recordFile: URL
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(tls: (certificate: String, key: String)? = nil) throws {
+        directory = try Paths.temporaryDirectory()
+        recordFile = directory.appendingPathComponent("proxy.jsonl")
+        var arguments = ["--record", recordFile.path, "--lifetime", "300"]
+        if let tls { arguments += ["--tls", tls.certificate, tls.key] }
+        port = try startStandInScript(process, script: Paths.proxyTrap, arguments: arguments, name: "the proxy trap")
+    }
+
+    /// The head of every request the proxy received (request line and headers).
+    var heads: [String] { readStandInRecords(recordFile).compactMap { $0["head"] as? String } }
+
+    /// How many TLS handshakes failed (with `tls`).
+    var failedHandshakes: Int { readStandInRecords(recordFile).filter { $0["kind"] as? String == "handshake_failed" }.count }
+
+    func stop() {
+        stopProcess(process)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+}
+
 /// Runs a Python stand-in (`script` with `arguments`) in `process` and returns the port from its
 /// first stdout line, `PORT <n>`.
 func startStandInScript(_ process: Process, script: String, arguments: [String], name: String) throws -> Int {
