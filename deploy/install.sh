@@ -168,7 +168,7 @@ BUILD_DIR=${BUILD_DIR:-$root/.build}
 binary=$BUILD_DIR/release/devin-bridge
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     command -v swift >/dev/null || die "swift is not on PATH: install the Swift toolchain (https://swift.org/install) or set SKIP_BUILD=1 with a prebuilt $BUILD_DIR/release/devin-bridge"
-    say "building release binaries with the Swift and C++ runtimes linked statically"
+    say "building a release binary with the Swift and C++ runtimes linked statically"
     "$root/deploy/build-release.sh" "$BUILD_DIR"
 fi
 [ -x "$binary" ] || die "no binary at $binary"

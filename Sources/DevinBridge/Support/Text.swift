@@ -88,7 +88,8 @@ extension String {
     /// `%XX` decoded; nil when the encoding is broken or the bytes are not UTF-8.
     var percentDecoded: String? { PercentEncoding.decode(self) }
 
-    /// The last path component's directory (`/a/b/c` -> `/a/b`, `c` -> `.`, `/c` -> `/`).
+    /// The directory of the last path component, as NSString's `deletingLastPathComponent` gives
+    /// it (`/a/b/c` -> `/a/b`, `/c` -> `/`, `c` -> empty).
     var parentDirectory: String {
         var path = Substring(self)
         while path.count > 1 && path.hasSuffix("/") { path = path.dropLast() }

@@ -11,21 +11,13 @@ struct EssentialsTests {
         "!$&'()*+,-./:;=?@_~", "[::1]", "tab\there", "line\nbreak", "\u{0}nul", "ü/ü", "%41%zz",
     ]
 
-    @Test("Path segments are percent-encoded as Foundation encodes them")
-    func pathSegments() {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#")
+    @Test("Path segments and query values are percent-encoded as Foundation encodes them", arguments: ["path", "query"])
+    func percentEncoding(_ part: String) {
+        var allowed = part == "path" ? CharacterSet.urlPathAllowed : CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: part == "path" ? "/?#" : "&+=#?/")
         for sample in Self.samples {
-            #expect(sample.addingPercentEncodingForPath() == sample.addingPercentEncoding(withAllowedCharacters: allowed), "\(sample)")
-        }
-    }
-
-    @Test("Query values are percent-encoded as Foundation encodes them")
-    func queryValues() {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&+=#?/")
-        for sample in Self.samples {
-            #expect(sample.addingPercentEncodingForQuery() == sample.addingPercentEncoding(withAllowedCharacters: allowed), "\(sample)")
+            let encoded = part == "path" ? sample.addingPercentEncodingForPath() : sample.addingPercentEncodingForQuery()
+            #expect(encoded == sample.addingPercentEncoding(withAllowedCharacters: allowed), "\(part): \(sample)")
         }
     }
 

@@ -267,6 +267,21 @@ struct FileStateStoreTests {
         #expect(try store.reserveSession(at: testEpoch.addingTimeInterval(3601), cap: 2) == testEpoch.addingTimeInterval(4200))
     }
 
+    @Test("a ledger an earlier release wrote (ISO 8601 dates) still counts; the next write keeps its entries")
+    func earlierLedgerFormat() throws {
+        let store = try makeStore()
+        let first = DateText.iso8601Milliseconds(testEpoch)
+        let second = DateText.iso8601(testEpoch.addingTimeInterval(600))
+        try Data("{\n  \"created\" : [\n    \"\(first)\",\n    \"\(second)\"\n  ]\n}".utf8)
+            .write(to: URL(fileURLWithPath: store.rateFile))
+        #expect(store.sessionsInLastHour(now: testEpoch.addingTimeInterval(1200)) == 2)
+        #expect(try store.reserveSession(at: testEpoch.addingTimeInterval(1200), cap: 2) == testEpoch.addingTimeInterval(3600))
+        #expect(try store.reserveSession(at: testEpoch.addingTimeInterval(1200), cap: 3) == nil)
+        #expect(store.sessionsInLastHour(now: testEpoch.addingTimeInterval(1200)) == 3)
+        try store.releaseSession(reservedAt: testEpoch, now: testEpoch.addingTimeInterval(1300))
+        #expect(store.sessionsInLastHour(now: testEpoch.addingTimeInterval(1300)) == 2)
+    }
+
     @Test("cap 0 never refuses, but still counts")
     func reserveNoCap() throws {
         let store = try makeStore()

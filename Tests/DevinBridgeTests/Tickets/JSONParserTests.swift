@@ -142,6 +142,19 @@ struct JSONParserTests {
         #expect(compared == 210 * 21 * 2 * 3)
     }
 
+    @Test("Every webhook captured from a real system reads as JSONDecoder reads it")
+    func capturedWebhooksMatchDecoder() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: WebhookFixture.directory.path)
+            .filter { $0.hasSuffix(".json") }
+        #expect(names.count >= 40, "the captured fixtures are where the tests expect them")
+        for name in names {
+            let bytes = try WebhookFixture.bytes(String(name.dropLast(5)))
+            let expected = try #require(Self.decoder(bytes), "\(name)")
+            #expect(Self.parser(bytes) == expected, "\(name)")
+            #expect(try JSONValue.parseObject(bytes) == expected.objectValue, "\(name)")
+        }
+    }
+
     /// What parseObject did before it read the body in one pass: UTF-8 of the whole body, then
     /// the nesting, then the parse.
     static func threePasses(_ body: [UInt8]) -> String {
