@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import pwd
 import statistics
 import sys
 import time
@@ -27,7 +28,7 @@ def sign(body):
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def run_once(argv, env, body):
+def run_once(argv, env, body, user=None):
     read_in, write_in = os.pipe()
     read_out, write_out = os.pipe()
     start = time.perf_counter()
@@ -39,6 +40,10 @@ def run_once(argv, env, body):
         os.dup2(devnull, 2)
         for fd in (read_in, write_in, read_out, write_out):
             os.close(fd)
+        if user:  # as the web server runs a CGI program: its user, no supplementary groups
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
         os.execve(argv[0], argv, env)
     os.close(read_in)
     os.close(write_out)
@@ -65,8 +70,11 @@ def run_once(argv, env, body):
 
 def main():
     config = json.loads(sys.argv[1])
-    candidates = config["candidates"]          # name -> argv
+    # name -> argv, or {"argv": [...], "env": {...}} with variables of its own on top of "env"
+    candidates = {name: value if isinstance(value, dict) else {"argv": value, "env": {}}
+                  for name, value in config["candidates"].items()}
     base_env = config["env"]
+    user = pwd.getpwnam(config["user"]) if config.get("user") else None
     iterations = config["iterations"]
     paths = config["paths"]
     results = {}
@@ -107,7 +115,7 @@ def main():
             order = list(candidates) if i % 2 == 0 else list(reversed(candidates))
             for name in order:
                 env, body = request(path)
-                wall, cpu, rss, output = run_once(candidates[name], env, body)
+                wall, cpu, rss, output = run_once(candidates[name]["argv"], env | candidates[name]["env"], body, user)
                 if expected[path] not in output:
                     sys.exit(f"bench: {name} on {path} answered unexpectedly: {output[:300]!r}")
                 if i >= 3:  # the first runs warm the page cache

@@ -28,7 +28,9 @@ print(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} U
       f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}. "
       f"devin-bridge as deploy/install.sh installs it: release (deploy/build-release.sh: Swift and C++ runtimes "
       f"static, no run path, packed relative relocations), stripped, {os.path.getsize(binary) / 1e6:.1f} MB, one file. "
-      "Reproduce with `bench/run.sh`.\n")
+      + ("Every program runs as www-data, as a web server runs it; devin-bridge setgid to a group of its own, as "
+         "installed. " if os.stat(binary).st_mode & 0o2000 else "")
+      + "Reproduce with `bench/run.sh`.\n")
 print("## Per request: one CGI process, medians (ratio to the floor in the same run)\n")
 print("The floor is a C CGI that does the path's least work: for skip and reject it loads only libcrypto "
       "(HMAC-SHA256, a substring label check, a fixed answer); for create it also loads libcurl and POSTs. "
@@ -73,9 +75,10 @@ print(f"Create path without the upstream's own time ({upstream:.1f} ms for a new
       f"ratio {bridge_create / c_create:.2f}x.\n")
 if startup:
     def start(name):
-        return startup[f"{name}|skip"]["wall_ms"]
+        entry = startup.get(f"{name}|skip")
+        return entry["wall_ms"] if entry else None
     c_start, swift_start, essentials_start = start("c-start"), start("swift-start"), start("essentials-start")
-    floor, bridge = start("c"), start("bridge")
+    floor, bridge, plain = start("c"), start("bridge"), start("bridge-plain")
     print("## Where a skip's time goes: start-up floors, same run\n")
     print("Programs that start and answer a fixed skip without reading the body (bench/startup), next to "
           "the floor and devin-bridge on the skip path; all built as the bridge is (release, static runtimes, "
@@ -87,12 +90,20 @@ if startup:
     print(f"| Swift, standard library only: start, fixed answer | {swift_start:.2f} | the Swift runtime | {swift_start - c_start:.2f} |")
     print(f"| Swift + FoundationEssentials: start, fixed answer | {essentials_start:.2f} | FoundationEssentials linked | "
           f"{essentials_start - swift_start:.2f} |")
-    print(f"| devin-bridge, skip | {bridge:.2f} | | |")
+    if plain is not None:
+        print(f"| devin-bridge, skip, not setgid (settings from the environment) | {plain:.2f} | | |")
+        print(f"| devin-bridge, skip, setgid as installed | {bridge:.2f} | secure-execution mode, reading bridge.conf | {bridge - plain:.2f} |")
+    else:
+        print(f"| devin-bridge, skip | {bridge:.2f} | | |")
     language = essentials_start + (floor - c_start)
+    own = (plain if plain is not None else bridge) - language
     print(f"\nA Swift + FoundationEssentials program doing only the floor's work would take about "
           f"{essentials_start:.2f} + {floor - c_start:.2f} = {language:.2f} ms ({language / floor:.2f}x the floor); "
           f"devin-bridge's own work on a skip (configuration, environment, JSON, rules, answer, decision log line) "
-          f"is the remaining {bridge - language:.2f} ms ({bridge / floor:.2f}x in all).\n")
+          f"is {own:.2f} ms"
+          + (f", and running setgid with its settings in bridge.conf {bridge - plain:.2f} ms" if plain is not None else "")
+          + f" ({bridge / floor:.2f}x in all).\n")
+
 print("## Through the web servers: wrk -t2 -c4, skip path (signed ticket, no trigger label)\n")
 print("| server | program | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |")
 print("|---|---|---|---|---|---|---|")

@@ -38,7 +38,9 @@ gcc -O2 -Wall "$here/reference.c" -lcrypto -o "$work/reference-cgi"
 gcc -O2 -Wall -DWITH_CURL "$here/reference.c" -lcrypto -lcurl -o "$work/reference-cgi-curl"
 cp "$here/reference.py" "$work/reference.py"
 chmod 755 "$work/reference.py"
-python=$(command -v python3)
+# The system's Python: the web server's user may not reach one under root's home (pyenv).
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3)
 
 standin_pid=
 servers=()
@@ -53,10 +55,22 @@ standin_pid=$!
 for _ in $(seq 100); do grep -q '^PORT ' "$work/standin.out" 2>/dev/null && break; sleep 0.05; done
 api="http://127.0.0.1:$(sed -n 's/^PORT //p' "$work/standin.out")"
 
+# As root the bench runs every program as the web server's user (www-data), and devin-bridge as
+# deploy/install.sh installs it: setgid to its group devin-bridge (created as install.sh creates
+# it when missing), the only group that can read the configuration and the state. The kernel then
+# runs it in secure-execution mode, whose cost is part of every request. Otherwise: the current
+# user, plain. (Through the web servers, Tests/Support/webserver.py sets up the same as root.)
 state=$work/state
 rm -rf "$state"
 mkdir -p "$state"
-[ "$(id -u)" = 0 ] && chown www-data:www-data "$state"
+run_as=
+if [ "$(id -u)" = 0 ]; then
+    run_as=www-data
+    getent group devin-bridge >/dev/null || groupadd --system devin-bridge
+    chown root:devin-bridge "$work/devin-bridge" "$state"
+    chmod 2755 "$work/devin-bridge"
+    chmod 2770 "$state"
+fi
 conf=$work/bridge.conf
 cat > "$conf" <<CONF
 DEVIN_API_KEY=bench-api-key-0002
@@ -67,22 +81,27 @@ STATE_DIR=$state
 MAX_SESSIONS_PER_HOUR=0
 CONF
 chmod 640 "$conf"
-[ "$(id -u)" = 0 ] && chown root:www-data "$conf"
+[ "$(id -u)" = 0 ] && chown root:devin-bridge "$conf"
 
 echo "bench: per-request cost, $ITERATIONS requests per program and path, interleaved"
-config=$(python3 - "$work" "$python" "$api" "$conf" "$ITERATIONS" <<'PY'
+config=$(python3 - "$work" "$python" "$api" "$conf" "$ITERATIONS" "$run_as" <<'PY'
 import json, sys
-work, python, api, conf, iterations = sys.argv[1:6]
+work, python, api, conf, iterations, run_as = sys.argv[1:7]
 env = {"PATH": "/usr/bin:/bin", "DEVIN_BRIDGE_CONFIG": conf, "WEBHOOK_SECRET": "bench-webhook-secret-0001",
        "DEVIN_API_KEY": "bench-api-key-0002", "DEVIN_ORG_ID": "org-bench", "DEVIN_API_BASE": api}
 print(json.dumps({"candidates": {"bridge": [f"{work}/devin-bridge"], "c": [f"{work}/reference-cgi"],
                                  "c-curl": [f"{work}/reference-cgi-curl"], "python": [python, f"{work}/reference.py"]},
-                  "env": env, "iterations": int(iterations), "paths": ["skip", "reject", "skip-1MiB", "reject-1MiB", "create"]}))
+                  "env": env, "iterations": int(iterations), "paths": ["skip", "reject", "skip-1MiB", "reject-1MiB", "create"],
+                  "user": run_as or None}))
 PY
 )
 python3 "$here/measure.py" "$config" > "$work/process.json"
 
 echo "bench: start-up floors, $ITERATIONS runs each on the skip path"
+cp "$work/swift/release/devin-bridge" "$work/devin-bridge-plain"
+strip "$work/devin-bridge-plain"
+mkdir -p "$work/state-plain"
+[ -n "$run_as" ] && chown "$run_as" "$work/state-plain"
 startup=$(python3 - "$config" "$work" <<'PY'
 import json, sys
 config = json.loads(sys.argv[1])
@@ -90,6 +109,11 @@ work = sys.argv[2]
 config["candidates"] = {"c-start": [f"{work}/c-start"], "swift-start": [f"{work}/swift-start"],
                         "essentials-start": [f"{work}/essentials-start"], "c": config["candidates"]["c"],
                         "bridge": config["candidates"]["bridge"]}
+if config.get("user"):
+    # The same program without setgid, its settings from the environment: what secure-execution
+    # mode costs.
+    config["candidates"]["bridge-plain"] = {"argv": [f"{work}/devin-bridge-plain"],
+                                            "env": {"DEVIN_BRIDGE_CONFIG": "/dev/null", "STATE_DIR": f"{work}/state-plain"}}
 config["paths"] = ["skip"]
 print(json.dumps(config))
 PY
@@ -128,7 +152,7 @@ for server in apache nginx; do
         [ $program = c ] && binary=$work/reference-cgi
         prefix=$work/server-$server-$program
         rm -rf "$prefix"
-        info=$(python3 Tests/Support/webserver.py start --server $server --prefix "$prefix" --cgi "$binary" --config "$conf" --children 2)
+        info=$(python3 Tests/Support/webserver.py start --server $server --prefix "$prefix" --cgi "$binary" --config "$conf" --state-dir "$state" --children 2)
         servers+=("$prefix")
         url=$(printf '%s' "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
         curl -sS -o /dev/null -H "X-Hub-Signature-256: $signature" -H 'Content-Type: application/json' --data "$body" "$url/hooks/tickets"
