@@ -151,8 +151,9 @@ func fuzzTickets(_ bytes: [UInt8]) {
                 check(prompt.utf8.count < 200_000, "prompt not capped")
                 checkVisible(prompt, allowNewlines: true, "the prompt")
                 checkVisible(builder.title(for: webhook.ticket), allowNewlines: false, "the title")
-                // After the fence, only the bridge's words: the sender's link stays inside.
-                if let url = webhook.ticket.url, !url.hasPrefix("https://tickets.example/") {
+                // After the fence, only the bridge's words: a sender's link stays inside unless it is
+                // on the configured ticketing host (compared as a host is, without regard to case).
+                if let url = webhook.ticket.url, !builder.isTrusted(url) {
                     let fenceEnd = prompt.range(of: "```", options: .backwards)?.upperBound ?? prompt.startIndex
                     check(!prompt[fenceEnd...].contains(url), "a sender's link outside the fence")
                 }
