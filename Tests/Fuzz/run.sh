@@ -4,6 +4,9 @@
 #
 #   Tests/Fuzz/run.sh [seconds per target, default 20] [target ...]
 #
+# FUZZ_SEED=N fixes libFuzzer's random seed, so a run follows the same sequence of inputs as any
+# other run with that seed (CI uses FUZZ_SEED=1: a longer local run with it covers what CI tries).
+#
 # New inputs go to a temporary directory (the corpus in the repo is only read); a crash leaves
 # its input as Tests/Fuzz/crash-* and makes this script exit non-zero.
 set -euo pipefail
@@ -31,7 +34,8 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target for ${seconds}s"
     if ! FUZZ_TARGET=$target "$build/fuzz-bridge" "$work" "${seeds[@]}" \
             -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-            -artifact_prefix="$here/crash-$target-" -print_final_stats=1 > "$work.log" 2>&1; then
+            -artifact_prefix="$here/crash-$target-" -print_final_stats=1 \
+            ${FUZZ_SEED:+-seed="$FUZZ_SEED"} > "$work.log" 2>&1; then
         echo "fuzz: $target FOUND A PROBLEM:" >&2
         tail -40 "$work.log" >&2
         status=1
