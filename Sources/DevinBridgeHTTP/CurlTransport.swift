@@ -19,7 +19,14 @@ import Glibc
 ///   turned off, so nothing else a CGI environment holds steers the request.
 /// - No cookies, no `.netrc`, no compressed answers asked for, no `Expect: 100-continue` wait.
 ///   A `User-Agent` is sent unless the request has its own (GitHub's API refuses requests without).
+/// - An answer's body is read up to `maximumAnswerBytes`; a longer one ends the transfer there
+///   (the request may have been acted on: it counts as dropped), so a faulty server cannot make
+///   the process hold more than that.
 public struct CurlTransport: HTTPTransport {
+    /// 16 MiB: far above any answer the bridge asks for (a page of 200 sessions, a ticket's
+    /// comments), far below what would strain a web server's CGI process.
+    public static let maximumAnswerBytes = 16 << 20
+
     public let readsCertificateVariables: Bool
 
     public init(readsCertificateVariables: Bool = true) {
@@ -106,8 +113,13 @@ public struct CurlTransport: HTTPTransport {
             guard let context else { return 0 }
             let total = size * count
             if let data, total > 0 {
-                Unmanaged<Answer>.fromOpaque(context).takeUnretainedValue()
-                    .body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: total))
+                let answer = Unmanaged<Answer>.fromOpaque(context).takeUnretainedValue()
+                // Fewer bytes taken than handed over: libcurl ends the transfer (CURLE_WRITE_ERROR).
+                guard answer.body.count + total <= CurlTransport.maximumAnswerBytes else {
+                    answer.tooLarge = true
+                    return 0
+                }
+                answer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: total))
             }
             return total
         })
@@ -128,6 +140,7 @@ public struct CurlTransport: HTTPTransport {
         if let refused { return .failure(.connection("libcurl refused an option: \(Self.text(refused))")) }
 
         let code = withExtendedLifetime(answer) { bridge_curl_easy_perform(handle) }
+        if answer.tooLarge { return .failure(Self.tooLarge) }
         guard code == CURLE_OK else {
             return .failure(Self.error(for: code, osErrno: Self.info(handle, CURLINFO_OS_ERRNO),
                                        proxyStatus: Self.info(handle, CURLINFO_HTTP_CONNECTCODE),
@@ -183,6 +196,10 @@ public struct CurlTransport: HTTPTransport {
         }
     }
 
+    /// An answer longer than `maximumAnswerBytes`: the request went out and was answered, so it
+    /// may have been acted on.
+    static let tooLarge = TransportError.dropped("the answer is larger than \(maximumAnswerBytes >> 20) MiB")
+
     /// libcurl's fixed description of a code (no URL, no host name in it).
     static func text(_ code: CURLcode) -> String {
         bridge_curl_easy_strerror(code).map { String(cString: $0) } ?? "error \(code.rawValue)"
@@ -235,6 +252,8 @@ public struct CurlTransport: HTTPTransport {
 /// What the callbacks collect: the body, and the headers of the final answer only.
 final class Answer {
     var body: [UInt8] = []
+    /// Set when the body went past `CurlTransport.maximumAnswerBytes` and the transfer was ended.
+    var tooLarge = false
     /// Lower-cased names; a repeated header's values joined with ", ".
     var headers: [String: String] = [:]
     private var lastName: String?

@@ -105,16 +105,20 @@ struct DeliveryProcessTests {
         }
     }
 
-    @Test("An answer lost to a timeout or a dropped connection never leads to a second session",
-          arguments: ["created-then-timeout", "created-then-drop"])
+    @Test("An answer lost to a timeout, a dropped connection or an oversized body never leads to a second session",
+          arguments: ["created-then-timeout", "created-then-drop", "created-then-oversized"])
     func lostAnswer(fault: String) throws {
         let api = try StandIn(fault: fault, failTimes: 1, delay: 3)
         defer { api.stop() }
-        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": "1"])
+        let bridge = BridgeProcess(apiBase: api.baseURL, extra: ["DEVIN_TIMEOUT_SECONDS": fault == "created-then-oversized" ? "10" : "1"])
         let body = ticketBody()
         let lost = try bridge.signedPost(body)
         #expect(lost.status == 202, "\(lost.raw)")
         #expect(api.sessions.count == 1, "the stand-in created the session before losing the answer")
+        if fault == "created-then-oversized" {
+            // Read up to 16 MiB and no further: the 24 MiB answer is cut off, and the log says why.
+            #expect(lost.stderr.contains("the answer is larger than 16 MiB"), "\(lost.stderr)")
+        }
 
         // The admin's retry (and any redelivery) looks the session up by its tag and adopts it.
         let retry = try bridge.command(["retry", "--now"])

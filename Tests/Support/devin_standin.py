@@ -9,7 +9,8 @@ every request it receives (and every session it creates) to the JSON-lines file 
 
 Faults (--fault): 500, 503, 429, 401, 403, 404, 422, timeout (answer after --delay seconds),
 drop (close the connection without answering), created-then-drop and created-then-timeout
-(create the session, then drop or stall: the answer is lost but the session exists).
+(create the session, then drop or stall: the answer is lost but the session exists),
+created-then-oversized (create the session, then answer with 24 MiB).
 --fail-times N applies the fault to the first N create calls only, then behaves normally.
 --list-fault 500|429 fails list calls (GET .../sessions) the same way, for the first --list-fail-times
 N of them (0: all); 429 carries Retry-After: --retry-after when that is given.
@@ -375,7 +376,27 @@ def make_handler(state):
                 return self.drop()
             if fault == "created-then-timeout":
                 time.sleep(args.delay)
+            if fault == "created-then-oversized":
+                return self.send_oversized(session)
             self.send_json(200, session)
+
+        def send_oversized(self, session):
+            """The session, padded to 24 MiB (more than any client should hold), sent in pieces."""
+            padding = 24 << 20
+            head = json.dumps(session)[:-1].encode() + b', "padding": "'
+            tail = b'"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(head) + padding + len(tail)))
+            self.end_headers()
+            try:
+                self.wfile.write(head)
+                chunk = b"x" * (1 << 20)
+                for _ in range(padding >> 20):
+                    self.wfile.write(chunk)
+                self.wfile.write(tail)
+            except OSError:
+                pass  # the client stopped reading: what it should do
 
         def drop(self):
             self.close_connection = True
