@@ -21,6 +21,8 @@
 #                 group that can read bridge.conf and enter the state directory
 #   BUILD_DIR     default .build in the checkout: SwiftPM's build folder (--scratch-path)
 #   SKIP_BUILD    1: install the existing $BUILD_DIR/release/devin-bridge without building
+#   SYSTEM_CA_FILE default /etc/ssl/certs/ca-certificates.crt: the CA bundle libcurl verifies the
+#                 Devin API's certificate with (Debian's libcurl looks there); a warning if missing
 #
 # What it makes (as root; the user and group are created on this host, even with DESTDIR):
 #   $CGI_DIR/devin-bridge        root:$BRIDGE_GROUP 2755 (setgid: the web server's user runs it,
@@ -185,6 +187,12 @@ if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libcurl\.so\.4 '; then
         die "libcurl.so.4 is not installed: devin-bridge sends its requests with it (Debian: apt-get install libcurl4)"
     fi
     say "warning: libcurl.so.4 is not installed here; the target host needs it (Debian: libcurl4)"
+fi
+# libcurl verifies every https answer against the system's CA certificates, which a minimal
+# Debian lacks (libcurl4 only recommends them): without them no session could start.
+SYSTEM_CA_FILE=${SYSTEM_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
+if [ ! -s "$SYSTEM_CA_FILE" ]; then
+    say "warning: $SYSTEM_CA_FILE is missing: libcurl cannot verify the Devin API's certificate, so no session can start (Debian: apt-get install ca-certificates; or set CURL_CA_BUNDLE for the CGI program and the timer)"
 fi
 
 # The bridge's own group and user: only they (and root) can read the secrets and the state.

@@ -47,6 +47,8 @@ struct InstallTests {
 
         let first = try runInstallScript(stage: stage, environment: settings)
         #expect(first.exitCode == 0, "\(Self.text(first))")
+        // This host has the CA certificates libcurl verifies with: no warning about them.
+        #expect(!Self.text(first).contains("ca-certificates"), "\(Self.text(first))")
 
         let binary = stage.appendingPathComponent("usr/lib/devin-bridge/devin-bridge").path
         #expect(FileManager.default.isExecutableFile(atPath: binary))
@@ -101,8 +103,11 @@ struct InstallTests {
         let oldHelper = stage.appendingPathComponent("usr/lib/devin-bridge/devin-bridge-http").path
         try "#!/bin/sh\n".write(toFile: oldHelper, atomically: false, encoding: .utf8)
         settings["SKIP_BUILD"] = "1"
-        let second = try runInstallScript(stage: stage, environment: settings)
+        // A host without them (a minimal Debian) is told, and the install goes on.
+        let second = try runInstallScript(stage: stage, environment: settings.merging(["SYSTEM_CA_FILE": stage.path + "/no-such-bundle.crt"]) { $1 })
         #expect(second.exitCode == 0, "\(Self.text(second))")
+        #expect(Self.text(second).contains("warning: \(stage.path)/no-such-bundle.crt is missing"), "\(Self.text(second))")
+        #expect(Self.text(second).contains("apt-get install ca-certificates"))
         #expect(!FileManager.default.fileExists(atPath: oldHelper))
         #expect(Self.text(second).contains("removed \(oldHelper)"), "\(Self.text(second))")
         #expect(try String(contentsOfFile: config, encoding: .utf8) == edited)
